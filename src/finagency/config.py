@@ -1,0 +1,108 @@
+"""Settings: one root made of small sections, read from FINAGENCY_* variables and a .env file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class DatabaseSettings(BaseModel):
+    url: str = "sqlite+aiosqlite:///./data/finagency.db"
+    echo: bool = False
+    pool_size: int = 10
+    # SQLite: how long a writer waits for the lock before giving up (ms).
+    sqlite_busy_timeout_ms: int = 5000
+
+
+class RedisSettings(BaseModel):
+    url: str | None = None
+
+
+class WorkerSettings(BaseModel):
+    queues: list[str] = Field(default_factory=lambda: ["default", "publish", "ingest", "content"])
+    concurrency: int = 8
+    lease_seconds: float = 30.0
+    poll_interval: float = 0.5
+    batch_size: int = 10
+    shutdown_grace_seconds: float = 10.0
+    heartbeat_stale_seconds: float = 30.0
+    rescue_interval: float = 5.0
+
+
+class SchedulerSettings(BaseModel):
+    enabled: bool = True
+    tick_seconds: float = 1.0
+    ingest_every_seconds: int = 300
+    generate_every_seconds: int = 600
+    engagement_every_seconds: int = 120
+
+
+class HttpSettings(BaseModel):
+    timeout: float = 10.0
+    user_agent: str = "finagency/0.1 (+https://github.com/finagency/finagency)"
+    # Hosts, IPs or CIDRs that the guarded client may reach although they are private.
+    allow_private: list[str] = Field(default_factory=list)
+
+
+class LLMSettings(BaseModel):
+    generator: str = "template"
+    base_url: str | None = None
+    api_key: SecretStr | None = None
+    model: str | None = None
+
+
+class SecuritySettings(BaseModel):
+    secret_key: SecretStr | None = None
+    session_max_age_seconds: int = 12 * 3600
+    cookie_secure: bool = False
+    cors_origins: list[str] = Field(default_factory=list)
+    login_attempts_per_minute: int = 10
+
+
+class Settings(BaseSettings):
+    """The root settings; nested sections read FINAGENCY_<SECTION>__<FIELD>."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="FINAGENCY_",
+        env_file=".env",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path("./data")
+    # Shortcuts for the common cases; they override the nested sections when set.
+    database_url: str | None = None
+    redis_url: str | None = None
+    secret_key: SecretStr | None = None
+    demo: bool = False
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    http: HttpSettings = Field(default_factory=HttpSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        if self.database.url == DatabaseSettings().url:
+            return f"sqlite+aiosqlite:///{self.data_dir / 'finagency.db'}"
+        return self.database.url
+
+    @property
+    def effective_redis_url(self) -> str | None:
+        return self.redis_url or self.redis.url
+
+    @property
+    def effective_secret_key(self) -> str | None:
+        key = self.secret_key or self.security.secret_key
+        return key.get_secret_value() if key else None
