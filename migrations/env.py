@@ -17,7 +17,11 @@ target_metadata = Base.metadata
 
 def _url() -> str:
     # An explicit URL (tests, `finagency db upgrade --url`) wins over the settings.
-    return config.attributes.get("url") or config.get_main_option("sqlalchemy.url") or Settings().db_url
+    return (
+        config.attributes.get("url")
+        or config.get_main_option("sqlalchemy.url")
+        or Settings().db_url
+    )
 
 
 def _configure(connection: Connection) -> None:

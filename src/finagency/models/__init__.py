@@ -7,6 +7,7 @@ from finagency.models.content import Approval, ContentItem, Finding, Post, PostS
 from finagency.models.job import (
     FINAL_STATES,
     LIVE_STATES,
+    CronFire,
     Job,
     JobCounter,
     JobState,
@@ -27,6 +28,7 @@ __all__ = [
     "Base",
     "Brand",
     "ContentItem",
+    "CronFire",
     "EngagementSnapshot",
     "Finding",
     "Instrument",

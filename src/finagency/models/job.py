@@ -126,3 +126,14 @@ class JobCounter(IdMixin, Base):
     state: Mapped[str] = mapped_column(String(16))
     count: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CronFire(Base):
+    """One fired slot of a recurring job; the primary key makes each slot fire once."""
+
+    __tablename__ = "cron_fire"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    slot_at: Mapped[datetime] = mapped_column(primary_key=True)
+    job_id: Mapped[int | None] = mapped_column(BigId, default=None)
+    fired_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,64 @@
+"""In-process wake-ups: enqueues wake local workers as soon as their transaction commits."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+PENDING_KEY = "finagency.queue.pending_wakeups"
+NOTIFIER_KEY = "finagency.queue.notifier"
+
+
+class Notifier:
+    """Wakes workers of this process; other processes rely on polling (or LISTEN/NOTIFY)."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+
+    def notify(self, queues: Iterable[str] = ()) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._event.set()
+        else:
+            loop.call_soon_threadsafe(self._event.set)
+
+    async def wait(self, timeout: float) -> bool:
+        try:
+            await asyncio.wait_for(self._event.wait(), timeout)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            self._event.clear()
+
+
+def mark_enqueued(session: Session, queue: str) -> None:
+    session.info.setdefault(PENDING_KEY, set()).add(queue)
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_after_commit(session: Session) -> None:
+    # Wake-ups fire only after commit, so a worker never looks for a row it cannot see yet.
+    queues: set[str] | None = session.info.pop(PENDING_KEY, None)
+    notifier: Any = session.info.get(NOTIFIER_KEY)
+    if queues and notifier is not None:
+        notifier.notify(queues)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_after_rollback(session: Session) -> None:
+    session.info.pop(PENDING_KEY, None)

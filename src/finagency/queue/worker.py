@@ -1,0 +1,276 @@
+"""The asyncio worker: claim in batches, run tasks concurrently, heartbeat, rescue, shut down cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from finagency.core.db import transaction
+from finagency.models import Job, utcnow
+from finagency.queue import queries
+from finagency.queue.backends import claim_jobs
+from finagency.queue.context import JobContext, JobInfo
+from finagency.queue.errors import Discard, LeaseLost
+from finagency.queue.metrics import JOB_DURATION, JOBS_FINISHED
+from finagency.queue.notify import Notifier
+from finagency.queue.registry import TaskRegistry, UnknownTask
+from finagency.queue.retry import ExponentialBackoff, classify
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerConfig:
+    queues: Sequence[str] = ("default",)
+    concurrency: int = 8
+    batch_size: int = 10
+    lease_seconds: float = 30.0
+    poll_interval: float = 0.5
+    heartbeat_interval: float | None = None  # default: a third of the lease
+    rescue_interval: float = 5.0
+    shutdown_grace_seconds: float = 10.0
+
+
+class Worker:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        registry: TaskRegistry,
+        config: WorkerConfig,
+        *,
+        services: Any = None,
+        notifier: Notifier | None = None,
+        worker_id: str | None = None,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.registry = registry
+        self.config = config
+        self.services = services
+        self.notifier = notifier or Notifier()
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.processed = 0
+        self._inflight: dict[int, tuple[str, asyncio.Task[None]]] = {}
+        self._stopping = asyncio.Event()
+        self._slots = asyncio.Semaphore(config.concurrency)
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Stop claiming; ``run`` then finishes in-flight jobs within the grace period."""
+        self._stopping.set()
+        self.notifier.notify()
+
+    async def run(self) -> None:
+        self.notifier.bind(asyncio.get_running_loop())
+        log.info("worker.started", worker_id=self.worker_id, queues=list(self.config.queues))
+        loops = [
+            asyncio.create_task(self._heartbeat_loop(), name="worker-heartbeat"),
+            asyncio.create_task(self._rescue_loop(), name="worker-rescue"),
+        ]
+        try:
+            await self._claim_loop()
+        finally:
+            await self._drain_inflight()
+            for loop_task in loops:
+                loop_task.cancel()
+            for loop_task in loops:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await loop_task
+            with contextlib.suppress(Exception):
+                async with transaction(self.sessionmaker) as session:
+                    await queries.remove_heartbeat(session, self.worker_id)
+            log.info("worker.stopped", worker_id=self.worker_id, processed=self.processed)
+
+    async def run_until_idle(self, *, max_rounds: int = 1000) -> int:
+        """Process due jobs until none are left (tests and `finagency drain`)."""
+        self.notifier.bind(asyncio.get_running_loop())
+        before = self.processed
+        for _ in range(max_rounds):
+            claimed = await self._claim_batch()
+            if not claimed and not self._inflight:
+                break
+            await asyncio.gather(*(task for _, task in list(self._inflight.values())))
+        return self.processed - before
+
+    # -- claiming --------------------------------------------------------------------
+
+    async def _claim_loop(self) -> None:
+        while not self._stopping.is_set():
+            claimed = 0
+            if self._free_slots() > 0:
+                try:
+                    claimed = await self._claim_batch()
+                except Exception:
+                    log.exception("worker.claim_failed", worker_id=self.worker_id)
+                    await asyncio.sleep(self.config.poll_interval)
+            if claimed and self._free_slots() > 0:
+                continue  # a full batch suggests more is waiting
+            await self.notifier.wait(self.config.poll_interval)
+
+    def _free_slots(self) -> int:
+        return self.config.concurrency - len(self._inflight)
+
+    async def _claim_batch(self) -> int:
+        limit = min(self._free_slots(), self.config.batch_size)
+        if limit <= 0:
+            return 0
+        now = utcnow()
+        async with transaction(self.sessionmaker) as session:
+            paused = await queries.paused_queues(session)
+            queues = [queue for queue in self.config.queues if queue not in paused]
+            jobs = await claim_jobs(
+                session,
+                queues=queues,
+                limit=limit,
+                owner=self.worker_id,
+                lease_until=now + timedelta(seconds=self.config.lease_seconds),
+                now=now,
+            )
+            claimed = [(JobInfo.from_row(job), job.lease_token or "") for job in jobs]
+        for info, token in claimed:
+            task = asyncio.create_task(self._execute(info, token), name=f"job-{info.id}")
+            self._inflight[info.id] = (token, task)
+        return len(claimed)
+
+    # -- running ---------------------------------------------------------------------
+
+    async def _execute(self, info: JobInfo, token: str) -> None:
+        started = utcnow()
+        outcome = "completed"
+        try:
+            async with self.sessionmaker() as session:
+                ctx = JobContext(
+                    job=info,
+                    token=token,
+                    session=session,
+                    sessionmaker=self.sessionmaker,
+                    services=self.services,
+                    lease_seconds=self.config.lease_seconds,
+                )
+                try:
+                    task = self.registry.get(info.task)
+                    await asyncio.wait_for(task.handler(ctx), task.timeout_seconds)
+                except LeaseLost:
+                    await session.rollback()
+                    outcome = "lease_lost"
+                    log.warning("job.lease_lost", job_id=info.id, task=info.task)
+                    return
+                except asyncio.CancelledError:
+                    # Shutdown: the drain hands the job back (release_jobs), attempt not counted.
+                    await session.rollback()
+                    outcome = "released"
+                    raise
+                except Exception as error:
+                    await session.rollback()
+                    outcome = await self._record_failure(info, token, error)
+                    return
+                if await queries.complete_job(session, info.id, token, utcnow()):
+                    await session.commit()
+                    self.processed += 1
+                else:
+                    # Someone rescued the job while we ran: our result must not count.
+                    await session.rollback()
+                    outcome = "lease_lost"
+                    log.warning("job.completion_fenced", job_id=info.id, task=info.task)
+        finally:
+            self._inflight.pop(info.id, None)
+            JOBS_FINISHED.labels(queue=info.queue, task=info.task, outcome=outcome).inc()
+            JOB_DURATION.labels(queue=info.queue, task=info.task).observe(
+                (utcnow() - started).total_seconds()
+            )
+
+    async def _record_failure(self, info: JobInfo, token: str, error: Exception) -> str:
+        try:
+            task = self.registry.get(info.task)
+            strategy = task.retry
+        except UnknownTask as missing:
+            strategy = ExponentialBackoff()
+            error = Discard("unknown_task", str(missing))
+        if isinstance(error, TimeoutError):
+            message = "TimeoutError: the task ran longer than its timeout"
+        else:
+            message = f"{type(error).__name__}: {error}"
+        now = utcnow()
+        decision = classify(
+            error, attempt=info.attempt, max_attempts=info.max_attempts, strategy=strategy, now=now
+        )
+        row = Job(id=info.id, attempt=info.attempt, errors=info.errors)
+        async with transaction(self.sessionmaker) as session:
+            applied = await queries.fail_job(session, row, token, decision, message, now)
+        log_method = log.info if decision.action == "snooze" else log.warning
+        log_method(
+            "job.failed",
+            job_id=info.id,
+            task=info.task,
+            attempt=info.attempt,
+            action=decision.action,
+            reason=decision.reason,
+            error=message,
+            applied=applied,
+        )
+        return {"snooze": "snoozed", "retry": "retried", "discard": "discarded"}[decision.action]
+
+    async def _drain_inflight(self) -> None:
+        if not self._inflight:
+            return
+        pending = [task for _, task in self._inflight.values()]
+        _, still_running = await asyncio.wait(pending, timeout=self.config.shutdown_grace_seconds)
+        if still_running:
+            tokens = {job_id: token for job_id, (token, _) in self._inflight.items()}
+            for task in still_running:
+                task.cancel()
+            await asyncio.gather(*still_running, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                async with transaction(self.sessionmaker) as session:
+                    await queries.release_jobs(session, tokens, utcnow())
+
+    # -- background duties -----------------------------------------------------------
+
+    async def _heartbeat_loop(self) -> None:
+        interval = self.config.heartbeat_interval or self.config.lease_seconds / 3
+        while True:
+            try:
+                now = utcnow()
+                tokens = {job_id: token for job_id, (token, _) in self._inflight.items()}
+                async with transaction(self.sessionmaker) as session:
+                    await queries.extend_leases(
+                        session, tokens, now + timedelta(seconds=self.config.lease_seconds)
+                    )
+                    await queries.record_heartbeat(
+                        session,
+                        worker_id=self.worker_id,
+                        hostname=socket.gethostname(),
+                        pid=os.getpid(),
+                        queues=list(self.config.queues),
+                        concurrency=self.config.concurrency,
+                        running=len(tokens),
+                        processed=self.processed,
+                        now=now,
+                    )
+            except Exception:
+                log.exception("worker.heartbeat_failed", worker_id=self.worker_id)
+            await asyncio.sleep(interval)
+
+    async def _rescue_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.rescue_interval)
+            try:
+                async with transaction(self.sessionmaker) as session:
+                    rescued = await queries.rescue_expired(session, utcnow())
+                if rescued:
+                    log.warning("queue.rescued_expired_leases", count=rescued)
+                    self.notifier.notify()
+            except Exception:
+                log.exception("worker.rescue_failed", worker_id=self.worker_id)
+
+
