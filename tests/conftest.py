@@ -28,6 +28,25 @@ POSTGRES_SKIP_REASON = (
 )
 
 
+REQUIRE_SERVICES = os.environ.get("FINAGENCY_TEST_REQUIRE_SERVICES") == "1"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In CI every service is there: a test skipped for a missing service is a failure."""
+    if not REQUIRE_SERVICES:
+        return
+    missing = [
+        name
+        for name, present in (
+            ("FINAGENCY_TEST_POSTGRES_URL", POSTGRES_URL),
+            ("FINAGENCY_TEST_REDIS_URL", REDIS_URL),
+        )
+        if not present
+    ]
+    if missing:
+        raise pytest.UsageError(f"FINAGENCY_TEST_REQUIRE_SERVICES is set but {missing} are not")
+
+
 def _backends() -> list[object]:
     return [
         "sqlite",
@@ -78,17 +97,23 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         shutil.copy(template, target)
         return f"sqlite+aiosqlite:///{target}"
     url: str = request.getfixturevalue("postgres_database")
+    _truncate_all(url)
     return url
+
+
+def _truncate_all(url: str) -> None:
+    """Every PostgreSQL test starts from empty tables on the shared, migrated database."""
+    import psycopg
+
+    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
 
 
 @pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(database_url)
-    if engine.dialect.name == "postgresql":
-        # Every test starts from empty tables on the shared, already migrated database.
-        tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
-        async with engine.begin() as conn:
-            await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     yield engine
     await engine.dispose()
 

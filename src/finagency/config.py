@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     secret_key: SecretStr | None = None
     demo: bool = False
+    # Share of sandbox publishes that fail with a simulated 503, to show retries working.
+    sandbox_failure_rate: float = 0.0
     log_level: str = "INFO"
     log_json: bool = False
 

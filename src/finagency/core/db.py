@@ -70,9 +70,14 @@ def _install_sqlite_pragmas(engine: AsyncEngine, busy_timeout_ms: int) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions that may write (on SQLite each transaction takes the write lock at BEGIN)."""
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
+def create_sessionmaker(
+    engine: AsyncEngine, info: dict[str, Any] | None = None
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions that may write (on SQLite each transaction takes the write lock at BEGIN).
+
+    ``info`` rides along on every session (the queue puts its wake-up notifier there).
+    """
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=True, info=info)
 
 
 def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -13,7 +13,9 @@ from finagency.models import Job, JobState, utcnow
 from finagency.queue.notify import mark_enqueued
 from finagency.queue.registry import Task
 
-_LIVE_WHERE = text("unique_key IS NOT NULL AND state IN ('available', 'running', 'retryable', 'reconcile')")
+_LIVE_WHERE = text(
+    "unique_key IS NOT NULL AND state IN ('available', 'running', 'retryable', 'reconcile')"
+)
 
 
 async def enqueue(

@@ -9,6 +9,4 @@ JOBS_FINISHED = Counter(
     "Jobs that ended a run, by outcome (completed, retried, snoozed, discarded, lease_lost)",
     ["queue", "task", "outcome"],
 )
-JOB_DURATION = Histogram(
-    "finagency_job_duration_seconds", "Time a job run took", ["queue", "task"]
-)
+JOB_DURATION = Histogram("finagency_job_duration_seconds", "Time a job run took", ["queue", "task"])

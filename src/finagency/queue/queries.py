@@ -176,12 +176,16 @@ async def remove_heartbeat(session: AsyncSession, worker_id: str) -> None:
 
 async def paused_queues(session: AsyncSession) -> set[str]:
     rows = await session.execute(
-        select(QueueControl.key).where(QueueControl.paused.is_(True), QueueControl.key.like("queue:%"))
+        select(QueueControl.key).where(
+            QueueControl.paused.is_(True), QueueControl.key.like("queue:%")
+        )
     )
     return {key.removeprefix("queue:") for key in rows.scalars()}
 
 
-async def set_paused(session: AsyncSession, key: str, paused: bool, reason: str, now: datetime) -> None:
+async def set_paused(
+    session: AsyncSession, key: str, paused: bool, reason: str, now: datetime
+) -> None:
     row = await session.get(QueueControl, key)
     if row is None:
         session.add(QueueControl(key=key, paused=paused, reason=reason, updated_at=now))
@@ -207,8 +211,12 @@ async def prune_finished(session: AsyncSession, older_than: datetime) -> int:
             )
         ).scalar_one_or_none()
         if counter is None:
-            session.add(JobCounter(queue=queue, task=task, state=state, count=count, updated_at=older_than))
+            session.add(
+                JobCounter(queue=queue, task=task, state=state, count=count, updated_at=older_than)
+            )
         else:
             counter.count += count
-    result = await session.execute(delete(Job).where(finished).execution_options(synchronize_session=False))
+    result = await session.execute(
+        delete(Job).where(finished).execution_options(synchronize_session=False)
+    )
     return int(result.rowcount)  # type: ignore[attr-defined]

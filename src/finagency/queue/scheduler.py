@@ -98,7 +98,9 @@ class Scheduler:
             self._last_slot[recurring.name] = slot
             if job_id is not None:
                 fired.append(job_id)
-                log.info("scheduler.fired", name=recurring.name, slot=slot.isoformat(), job_id=job_id)
+                log.info(
+                    "scheduler.fired", name=recurring.name, slot=slot.isoformat(), job_id=job_id
+                )
         return fired
 
     async def run(self) -> None:

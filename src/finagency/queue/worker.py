@@ -272,5 +272,3 @@ class Worker:
                     self.notifier.notify()
             except Exception:
                 log.exception("worker.rescue_failed", worker_id=self.worker_id)
-
-

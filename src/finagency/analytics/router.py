@@ -1,0 +1,54 @@
+"""The stats API: the Overview's numbers for the brands the caller may see."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from finagency.analytics import service
+from finagency.analytics.schemas import StatsDefinitionsRead, StatsRead
+from finagency.auth.dependencies import CurrentPrincipal, ReadSession, require
+from finagency.auth.permissions import VIEW
+from finagency.core.errors import NotFound
+from finagency.core.time import utcnow
+
+router = APIRouter(tags=["analytics"])
+
+Viewer = Annotated[CurrentPrincipal, Depends(require(VIEW))]
+
+
+def stats_scope(principal: CurrentPrincipal, brand_id: int | None = None) -> list[int] | None:
+    """Brand ids the stats cover: one asked-for brand, all the caller's, or None for admins."""
+    if brand_id is not None:
+        if not principal.can_see(brand_id):
+            raise NotFound("brand not found")
+        return [brand_id]
+    if principal.user.is_admin and principal.via_token is None:
+        return None
+    return sorted(principal.brand_ids)
+
+
+async def stats_for(session: AsyncSession, brand_ids: Sequence[int] | None) -> StatsRead:
+    stats = await service.compute_stats(session, now=utcnow(), brand_ids=brand_ids)
+    return StatsRead.model_validate(stats.to_dict())
+
+
+@router.get("/stats", response_model=StatsRead, summary="The Overview's numbers")
+async def get_stats(
+    principal: Viewer,
+    session: ReadSession,
+    brand_id: Annotated[int | None, Query(description="Only this brand")] = None,
+) -> StatsRead:
+    return await stats_for(session, stats_scope(principal, brand_id))
+
+
+@router.get(
+    "/stats/definitions",
+    response_model=StatsDefinitionsRead,
+    summary="How each of the Overview's numbers is computed",
+)
+async def get_stats_definitions(principal: Viewer) -> StatsDefinitionsRead:
+    return StatsDefinitionsRead(definitions=dict(service.DEFINITIONS))

@@ -1,0 +1,137 @@
+"""create_app(settings): the FastAPI app, and the lifespan that builds and closes its services."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from finagency.api import api_router
+from finagency.auth.ratelimit import LoginRateLimiter
+from finagency.auth.sessions import install_session_middleware
+from finagency.config import Settings
+from finagency.core.errors import AppError, NotAuthenticated
+from finagency.core.logging import configure_logging
+from finagency.ops import demo
+from finagency.ops.health import router as health_router
+from finagency.ops.migrations import upgrade_database
+from finagency.queue import Notifier, Scheduler, Worker
+from finagency.runtime import build_registry, build_worker, open_services, recurring_jobs
+from finagency.web import STATIC_DIR
+from finagency.web.pages import router as pages_router
+from finagency.web.security import install_security_headers
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class Roles:
+    """Which background duties this process runs besides serving HTTP."""
+
+    worker: bool = False
+    scheduler: bool = False
+    migrate: bool = False
+    demo: bool = False
+    background: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+def create_app(settings: Settings | None = None, *, roles: Roles | None = None) -> FastAPI:
+    settings = settings or Settings()
+    roles = roles or Roles()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if roles.migrate:
+            await upgrade_database(settings.db_url)
+        notifier = Notifier()
+        notifier.bind(asyncio.get_running_loop())
+        registry = build_registry()
+        async with open_services(settings, notifier) as services:
+            app.state.services = services
+            app.state.registry = registry
+            app.state.login_limiter = LoginRateLimiter(
+                attempts_per_minute=settings.security.login_attempts_per_minute
+            )
+            if roles.demo:
+                await demo.seed_if_empty(services, announce=True)
+            worker: Worker | None = None
+            scheduler: Scheduler | None = None
+            if roles.worker:
+                worker = build_worker(services, registry, notifier)
+                roles.background.append(asyncio.create_task(worker.run(), name="worker"))
+            if roles.scheduler and settings.scheduler.enabled:
+                scheduler = Scheduler(
+                    services.sessionmaker,
+                    registry,
+                    recurring_jobs(settings),
+                    tick_seconds=settings.scheduler.tick_seconds,
+                )
+                roles.background.append(asyncio.create_task(scheduler.run(), name="scheduler"))
+            log.info("app.started", database=settings.db_url.split("://")[0], roles=roles)
+            try:
+                yield
+            finally:
+                if scheduler is not None:
+                    scheduler.stop()
+                if worker is not None:
+                    worker.stop()
+                if roles.background:
+                    await asyncio.gather(*roles.background, return_exceptions=True)
+                roles.background.clear()
+
+    configure_logging(settings.log_level, json=settings.log_json)
+    app = FastAPI(
+        title="finagency",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    install_session_middleware(app, settings)
+    install_security_headers(app)
+    if settings.security.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.security.cors_origins,
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-CSRF-Token"],
+        )
+    _install_error_handlers(app)
+    app.include_router(health_router)
+    app.include_router(api_router, prefix="/api/v1")
+    app.include_router(pages_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def app_error(request: Request, error: AppError) -> Response:
+        if isinstance(error, NotAuthenticated) and _wants_html(request):
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        if error.status_code >= 500:
+            log.error("request.failed", path=request.url.path, code=error.code)
+        return JSONResponse({"error": error.to_dict()}, status_code=error.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> Response:
+        details = [
+            {"loc": list(item.get("loc", ())), "msg": item.get("msg", "")} for item in error.errors()
+        ]
+        body = {"code": "validation_failed", "message": "the request is invalid", "details": details}
+        return JSONResponse({"error": body}, status_code=422)

@@ -1,0 +1,24 @@
+"""The long-lived services a process builds at start-up and hands to requests and jobs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from finagency.config import Settings
+from finagency.core.crypto import SecretBox
+from finagency.core.events import EventBus
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]  # may write; commit at the edge only
+    read_sessionmaker: async_sessionmaker[AsyncSession]  # pages and stats
+    http: httpx.AsyncClient  # the guarded client for admin-configured URLs
+    events: EventBus
+    secret_box: SecretBox | None
+    started_at: float = 0.0

@@ -1,0 +1,58 @@
+"""64-bit SimHash signatures for spotting near-duplicate short texts (headlines, snippets).
+
+Texts that share most of their word shingles get signatures a few bits apart; the Hamming
+distance between two signatures estimates how different the texts are. Signatures are
+signed 64-bit integers so they fit a BIGINT column as they are.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+BITS = 64
+_MASK = (1 << BITS) - 1
+_SIGN_BIT = 1 << (BITS - 1)
+_WORD = re.compile(r"\w+")
+SHINGLE_SIZES = (1, 2)
+
+
+def _shingles(text: str) -> list[str]:
+    # Words and word pairs: on headline-length texts longer shingles make one edited word
+    # move the signature too far for the usual 3-bit threshold.
+    words = _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+    return [
+        " ".join(words[i : i + size])
+        for size in SHINGLE_SIZES
+        for i in range(len(words) - size + 1)
+    ]
+
+
+def _hash64(token: str) -> int:
+    # blake2b is stable across processes and versions, unlike hash().
+    return int.from_bytes(hashlib.blake2b(token.encode("utf-8"), digest_size=8).digest(), "big")
+
+
+def _to_signed(value: int) -> int:
+    return value - (1 << BITS) if value & _SIGN_BIT else value
+
+
+def signature(text: str) -> int:
+    """SimHash of ``text`` over word 1- and 2-shingles, in ``[-2**63, 2**63)``; 0 for empty text."""
+    weights = [0] * BITS
+    for shingle in _shingles(text):
+        hashed = _hash64(shingle)
+        for bit in range(BITS):
+            weights[bit] += 1 if hashed >> bit & 1 else -1
+    unsigned = sum(1 << bit for bit, weight in enumerate(weights) if weight > 0)
+    return _to_signed(unsigned)
+
+
+def distance(a: int, b: int) -> int:
+    """Number of differing bits between two signatures (signed or unsigned form)."""
+    return ((a ^ b) & _MASK).bit_count()
+
+
+def is_near_duplicate(a: int, b: int, max_distance: int = 3) -> bool:
+    return distance(a, b) <= max_distance

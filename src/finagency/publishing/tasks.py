@@ -1,0 +1,226 @@
+"""Publishing tasks: publish a post exactly once, and sweep posts whose job is gone."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import structlog
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from finagency.audit import service as audit
+from finagency.core.errors import (
+    AuthExpiredError,
+    PermanentExternalError,
+    RateLimitedExternalError,
+)
+from finagency.core.events import Event
+from finagency.core.services import Services
+from finagency.core.time import utcnow
+from finagency.models import Account, Job, JobState, Post, PostStatus, PublishAttempt
+from finagency.publishing.clients import can_read_back, client_for
+from finagency.publishing.service import PUBLISH_QUEUE, PUBLISH_TASK, publish_key
+from finagency.queue import Discard, JobContext, Snooze, Task
+
+log = structlog.get_logger(__name__)
+
+
+def idempotency_key(post: Post) -> str:
+    # Stable per post version: a resend of the same text reuses it, an edited post gets a new one.
+    return f"fa-{post.id}-v{post.version}-{post.content_hash[:12]}"
+
+
+async def _open_attempt(session: AsyncSession, post_id: int) -> PublishAttempt | None:
+    return (
+        await session.execute(
+            select(PublishAttempt)
+            .where(PublishAttempt.post_id == post_id, PublishAttempt.outcome == "sending")
+            .order_by(PublishAttempt.attempt_no.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+
+
+def _mark_published(post: Post, attempt: PublishAttempt, external_id: str, url: str) -> None:
+    now = utcnow()
+    attempt.outcome, attempt.external_id, attempt.url, attempt.finished_at = (
+        "confirmed",
+        external_id,
+        url,
+        now,
+    )
+    post.status = PostStatus.PUBLISHED
+    post.external_id = post.external_id or external_id  # first writer wins
+    post.external_url = post.external_url or url
+    post.published_at = now
+    post.failure_reason = None
+
+
+async def publish_post(ctx: JobContext) -> None:
+    services: Services = ctx.services
+    session = ctx.session
+    post = await session.get(Post, int(ctx.args["post_id"]))
+    if post is None or post.status in (
+        PostStatus.PUBLISHED,
+        PostStatus.CANCELLED,
+        PostStatus.EXPIRED,
+    ):
+        return  # nothing to do: gone, already out, or called off
+    if post.status not in (PostStatus.SCHEDULED, PostStatus.PUBLISHING):
+        raise Discard("not_publishable", f"post {post.id} is {post.status}")
+    account = await session.get(Account, post.account_id)
+    if account is None:
+        raise Discard("account_missing", f"account {post.account_id} no longer exists")
+    client = client_for(account, services)
+
+    attempt = await _open_attempt(session, post.id)
+    if attempt is not None:
+        # A previous run may have published before it died: find out before sending again.
+        if not can_read_back(account.platform):
+            post.status = PostStatus.UNCONFIRMED
+            post.failure_reason = "the platform cannot be read back; a person must confirm"
+            attempt.outcome = "unknown"
+            await _audit(session, post, "post.unconfirmed", attempt_no=attempt.attempt_no)
+            return
+        found = await client.find_post(attempt.idempotency_key)
+        if found is not None:
+            _mark_published(post, attempt, found.external_id, found.url)
+            await _audit(
+                session, post, "post.published", reconciled=True, external_id=found.external_id
+            )
+            _announce(services, post)
+            return
+        attempt.outcome, attempt.finished_at = "failed", utcnow()
+        attempt.error = "reconciled: not found on the platform, sending again"
+
+    if ctx.is_late or (post.latest_at is not None and utcnow() > post.latest_at):
+        post.status = PostStatus.EXPIRED
+        post.failure_reason = "its publishing window closed before it could go out"
+        await _audit(session, post, "post.expired", latest_at=str(post.latest_at))
+        return
+    if account.status != "active":
+        raise Snooze(
+            utcnow() + timedelta(minutes=5), f"account {account.handle} is {account.status}"
+        )
+
+    attempt_no = (
+        await session.scalar(select(func.count()).where(PublishAttempt.post_id == post.id)) or 0
+    ) + 1
+    attempt = PublishAttempt(
+        brand_id=post.brand_id,
+        post_id=post.id,
+        attempt_no=attempt_no,
+        idempotency_key=idempotency_key(post),
+        started_at=utcnow(),
+        outcome="sending",
+    )
+    session.add(attempt)
+    post.status = PostStatus.PUBLISHING
+    await ctx.checkpoint()  # the intent is durable before the platform hears of it
+
+    text = "\n\n".join(post.parts) if post.parts else post.text
+    try:
+        result = await client.create_post(text, idempotency_key=attempt.idempotency_key)
+    except (PermanentExternalError, AuthExpiredError, RateLimitedExternalError) as error:
+        # These answers prove the post did not go out, so the attempt can be closed.
+        attempt.outcome, attempt.finished_at, attempt.error = "failed", utcnow(), str(error)
+        if isinstance(error, RateLimitedExternalError):
+            post.status = PostStatus.SCHEDULED
+        else:
+            post.status = PostStatus.FAILED
+            post.failure_reason = str(error)
+            await _audit(session, post, "post.failed", reason=str(error))
+        await ctx.checkpoint()
+        raise
+    except Exception as error:
+        # Unknown outcome (timeout, 5xx): leave the attempt open; the retry reconciles first.
+        if ctx.job.attempt >= ctx.job.max_attempts:
+            await _give_up(ctx, post, f"{type(error).__name__}: {error}")
+        raise
+    _mark_published(post, attempt, result.external_id, result.url)
+    await _audit(session, post, "post.published", external_id=result.external_id)
+    _announce(services, post)
+
+
+async def _give_up(ctx: JobContext, post: Post, reason: str) -> None:
+    post.status = (
+        PostStatus.UNCONFIRMED if await _open_attempt(ctx.session, post.id) else PostStatus.FAILED
+    )
+    post.failure_reason = f"gave up after {ctx.job.attempt} attempts: {reason}"
+    await _audit(ctx.session, post, f"post.{post.status}", reason=reason)
+    await ctx.checkpoint()
+
+
+async def _audit(session: AsyncSession, post: Post, action: str, **data: object) -> None:
+    await audit.record(
+        session,
+        actor="system:publisher",
+        action=action,
+        object_type="post",
+        object_id=post.id,
+        brand_id=post.brand_id,
+        data=dict(data),
+    )
+
+
+def _announce(services: Services, post: Post) -> None:
+    services.events.publish(
+        Event(
+            "post.published", {"post_id": post.id, "url": post.external_url}, brand_id=post.brand_id
+        )
+    )
+
+
+async def sweep_orphans(ctx: JobContext) -> None:
+    """Safety net: a pending post whose publish job is dead-lettered or gone never waits silently."""
+    session = ctx.session
+    pending = (
+        await session.execute(
+            select(Post).where(
+                Post.status.in_([PostStatus.SCHEDULED.value, PostStatus.PUBLISHING.value])
+            )
+        )
+    ).scalars()
+    for post in pending:
+        live = await session.scalar(
+            select(Job.id).where(
+                Job.unique_key == publish_key(post.id),
+                Job.state.in_(["available", "running", "retryable", "reconcile"]),
+            )
+        )
+        if live is not None:
+            continue
+        dead = (
+            await session.execute(
+                select(Job)
+                .where(
+                    Job.unique_key == publish_key(post.id), Job.state == JobState.DISCARDED.value
+                )
+                .order_by(Job.id.desc())
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+        reason = (
+            f"its publish job was dead-lettered ({dead.dlq_reason})"
+            if dead
+            else "its publish job is missing"
+        )
+        post.status = (
+            PostStatus.UNCONFIRMED if await _open_attempt(session, post.id) else PostStatus.FAILED
+        )
+        post.failure_reason = reason
+        await _audit(session, post, f"post.{post.status}", reason=reason)
+        log.warning("publishing.orphan_post", post_id=post.id, status=post.status, reason=reason)
+
+
+TASKS = [
+    Task(
+        PUBLISH_TASK,
+        publish_post,
+        queue=PUBLISH_QUEUE,
+        priority=50,
+        max_attempts=6,
+        timeout_seconds=60,
+    ),
+    Task("publishing.sweep_orphans", sweep_orphans, queue="default", max_attempts=3),
+]

@@ -1,0 +1,108 @@
+"""What every finagency process builds at start: services, the task registry, recurring jobs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+
+from finagency.analytics import tasks as analytics_tasks
+from finagency.config import Settings
+from finagency.content import tasks as content_tasks
+from finagency.core.crypto import SecretBox, SecretKeyError
+from finagency.core.db import create_engine, create_read_sessionmaker, create_sessionmaker
+from finagency.core.events import EventBus
+from finagency.core.http import build_guarded_client
+from finagency.core.services import Services
+from finagency.market import tasks as market_tasks
+from finagency.publishing import tasks as publishing_tasks
+from finagency.queue import NOTIFIER_KEY, Notifier, RecurringJob, TaskRegistry, Worker, WorkerConfig
+
+log = structlog.get_logger(__name__)
+
+
+def build_registry() -> TaskRegistry:
+    return TaskRegistry(
+        [
+            *market_tasks.TASKS,
+            *content_tasks.TASKS,
+            *publishing_tasks.TASKS,
+            *analytics_tasks.TASKS,
+        ]
+    )
+
+
+def recurring_jobs(settings: Settings) -> list[RecurringJob]:
+    schedule = settings.scheduler
+    return [
+        RecurringJob("poll-sources", "market.poll_due_sources", every_seconds=30),
+        RecurringJob(
+            "generate-drafts", "content.generate_for_brands", every_seconds=schedule.generate_every_seconds
+        ),
+        RecurringJob(
+            "refresh-engagement",
+            "analytics.refresh_engagement",
+            every_seconds=schedule.engagement_every_seconds,
+        ),
+        RecurringJob("sweep-orphans", "publishing.sweep_orphans", every_seconds=60),
+    ]
+
+
+@asynccontextmanager
+async def open_services(settings: Settings, notifier: Notifier | None = None) -> AsyncIterator[Services]:
+    """Build engine, sessions, HTTP client and event bus; close them all on exit."""
+    engine = create_engine(settings.db_url, busy_timeout_ms=settings.database.sqlite_busy_timeout_ms)
+    info = {NOTIFIER_KEY: notifier} if notifier is not None else None
+    try:
+        secret_box: SecretBox | None = SecretBox(settings.effective_secret_key)
+    except SecretKeyError:
+        secret_box = None
+        log.warning("secret_key.missing", hint="set FINAGENCY_SECRET_KEY to store platform credentials")
+    http = build_guarded_client(
+        allow=settings.http.allow_private,
+        timeout=settings.http.timeout,
+        user_agent=settings.http.user_agent,
+    )
+    services = Services(
+        settings=settings,
+        engine=engine,
+        sessionmaker=create_sessionmaker(engine, info),
+        read_sessionmaker=create_read_sessionmaker(engine),
+        http=http,
+        events=EventBus(),
+        secret_box=secret_box,
+        started_at=time.time(),
+    )
+    try:
+        yield services
+    finally:
+        await http.aclose()
+        await engine.dispose()
+
+
+def build_worker(
+    services: Services,
+    registry: TaskRegistry,
+    notifier: Notifier,
+    *,
+    queues: list[str] | None = None,
+    concurrency: int | None = None,
+) -> Worker:
+    config = services.settings.worker
+    return Worker(
+        services.sessionmaker,
+        registry,
+        WorkerConfig(
+            queues=tuple(queues or config.queues),
+            concurrency=concurrency or config.concurrency,
+            batch_size=config.batch_size,
+            lease_seconds=config.lease_seconds,
+            poll_interval=config.poll_interval,
+            rescue_interval=config.rescue_interval,
+            shutdown_grace_seconds=config.shutdown_grace_seconds,
+        ),
+        services=services,
+        notifier=notifier,
+    )
