@@ -1,1 +1,1 @@
-"""finagency."""
+"""Auth: users, passwords, per-brand roles, API tokens, browser sessions and CSRF."""
