@@ -18,7 +18,7 @@ from finagency.api import api_router
 from finagency.auth.ratelimit import LoginRateLimiter
 from finagency.auth.sessions import install_session_middleware
 from finagency.config import Settings
-from finagency.core.errors import AppError, NotAuthenticated
+from finagency.core.errors import AppError, NotAuthenticated, RateLimited
 from finagency.core.logging import configure_logging
 from finagency.ops import demo
 from finagency.ops.health import router as health_router
@@ -57,9 +57,7 @@ def create_app(settings: Settings | None = None, *, roles: Roles | None = None) 
         async with open_services(settings, notifier) as services:
             app.state.services = services
             app.state.registry = registry
-            app.state.login_limiter = LoginRateLimiter(
-                attempts_per_minute=settings.security.login_attempts_per_minute
-            )
+            app.state.login_limiter = LoginRateLimiter.from_settings(settings)
             if roles.demo:
                 await demo.seed_if_empty(services, announce=True)
             worker: Worker | None = None
@@ -126,7 +124,12 @@ def _install_error_handlers(app: FastAPI) -> None:
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
         if error.status_code >= 500:
             log.error("request.failed", path=request.url.path, code=error.code)
-        return JSONResponse({"error": error.to_dict()}, status_code=error.status_code)
+        headers = {}
+        if isinstance(error, RateLimited) and "retry_after" in error.details:
+            headers["Retry-After"] = str(max(1, round(float(error.details["retry_after"]))))
+        return JSONResponse(
+            {"error": error.to_dict()}, status_code=error.status_code, headers=headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> Response:

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import structlog
+from redis.asyncio import Redis
 
 from finagency.analytics import tasks as analytics_tasks
 from finagency.config import Settings
@@ -65,6 +66,8 @@ async def open_services(settings: Settings, notifier: Notifier | None = None) ->
         timeout=settings.http.timeout,
         user_agent=settings.http.user_agent,
     )
+    redis_url = settings.effective_redis_url
+    redis = Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2) if redis_url else None
     services = Services(
         settings=settings,
         engine=engine,
@@ -74,11 +77,14 @@ async def open_services(settings: Settings, notifier: Notifier | None = None) ->
         events=EventBus(),
         secret_box=secret_box,
         started_at=time.time(),
+        redis=redis,
     )
     try:
         yield services
     finally:
         await http.aclose()
+        if redis is not None:
+            await redis.aclose()
         await engine.dispose()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import httpx
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from finagency.config import Settings
@@ -21,4 +22,5 @@ class Services:
     http: httpx.AsyncClient  # the guarded client for admin-configured URLs
     events: EventBus
     secret_box: SecretBox | None
+    redis: Redis | None = None  # cache and pub/sub across processes, when configured
     started_at: float = 0.0

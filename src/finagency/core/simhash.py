@@ -40,12 +40,25 @@ def _to_signed(value: int) -> int:
 
 def signature(text: str) -> int:
     """SimHash of ``text`` over word 1- and 2-shingles, in ``[-2**63, 2**63)``; 0 for empty text."""
-    weights = [0] * BITS
-    for shingle in _shingles(text):
-        hashed = _hash64(shingle)
-        for bit in range(BITS):
-            weights[bit] += 1 if hashed >> bit & 1 else -1
-    unsigned = sum(1 << bit for bit, weight in enumerate(weights) if weight > 0)
+    shingles = _shingles(text)
+    # Bit-sliced counters: planes[k] holds bit k of every column's count of set bits, so one
+    # shingle costs a short carry chain over 64-bit words instead of a loop over 64 columns.
+    planes: list[int] = []
+    for shingle in shingles:
+        carry = _hash64(shingle)
+        for k, plane in enumerate(planes):
+            planes[k] = plane ^ carry
+            carry &= plane
+            if not carry:
+                break
+        if carry:
+            planes.append(carry)
+    unsigned = 0
+    for bit in range(BITS):
+        ones = sum(((plane >> bit) & 1) << k for k, plane in enumerate(planes))
+        # A column's weight (ones minus zeros) is positive exactly when ones > n / 2.
+        if ones * 2 > len(shingles):
+            unsigned |= 1 << bit
     return _to_signed(unsigned)
 
 

@@ -37,6 +37,8 @@ from finagency.models import Instrument, NewsItem, Quote, Source
 
 NEAR_DUPLICATE_BITS = 3
 NEAR_DUPLICATE_WINDOW = timedelta(days=7)
+# Bounds the per-poll comparison cost (a Python loop over 64-bit ints) on busy installs.
+NEAR_DUPLICATE_SCAN_LIMIT = 5000
 # Signatures of headlines this short move too much for a 3-bit test to mean anything.
 _MIN_WORDS_FOR_NEAR_DUPLICATE = 4
 NEWS_KINDS = frozenset({"rss"})
@@ -120,9 +122,10 @@ async def store_news(
     )
     recent: list[int] = list(
         await session.scalars(
-            select(NewsItem.simhash).where(
-                NewsItem.fetched_at >= now - NEAR_DUPLICATE_WINDOW, NewsItem.simhash != 0
-            )
+            select(NewsItem.simhash)
+            .where(NewsItem.fetched_at >= now - NEAR_DUPLICATE_WINDOW, NewsItem.simhash != 0)
+            .order_by(NewsItem.id.desc())
+            .limit(NEAR_DUPLICATE_SCAN_LIMIT)
         )
     )
     insert = _insert(session)

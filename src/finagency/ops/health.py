@@ -50,7 +50,14 @@ async def readyz(request: Request) -> JSONResponse:
     except Exception as error:  # readiness reports failures, it never raises them
         checks["database"] = {"ok": False, "error": type(error).__name__}
         ready = False
-    checks["redis"] = {"ok": True, "configured": bool(services.settings.effective_redis_url)}
+    if services.redis is None:
+        checks["redis"] = {"ok": True, "configured": False}
+    else:
+        try:
+            await services.redis.ping()
+            checks["redis"] = {"ok": True, "configured": True}
+        except Exception as error:  # Redis is optional: report it, keep serving
+            checks["redis"] = {"ok": False, "configured": True, "error": type(error).__name__}
     return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
 

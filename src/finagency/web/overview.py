@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from typing import Annotated, Any, NamedTuple
 
 from fastapi import APIRouter, Depends
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from finagency.analytics import service as analytics
 from finagency.analytics.router import stats_for
@@ -90,7 +90,9 @@ async def _wait_for_change(queue: asyncio.Queue[Event], scope: Sequence[int] | N
             return
 
 
-async def stats_events(services: Services, scope: Sequence[int] | None) -> AsyncIterator[str]:
+async def stats_events(
+    services: Services, scope: Sequence[int] | None
+) -> AsyncGenerator[str, None]:
     """``event: stats`` at once, then after every relevant bus event and every 2 s at most."""
     loop = asyncio.get_running_loop()
     ends_at = loop.time() + MAX_STREAM_SECONDS
@@ -129,23 +131,28 @@ async def overview(viewer: PageViewer, session: ReadSession, request: Request) -
     return render(request, "overview.html", context)
 
 
+class EventStreamResponse(StreamingResponse):
+    """A streaming response that closes its generator (and bus subscription) when it ends.
+
+    However the client leaves (disconnect message or a failed send), the generator is closed
+    here at once rather than whenever the garbage collector gets to it.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            if isinstance(self.body_iterator, AsyncGenerator):
+                await self.body_iterator.aclose()
+
+
 @router.get("/events/stats")
 async def stats_stream(
     request: Request, principal: Annotated[CurrentPrincipal, Depends(require(VIEW))]
 ) -> StreamingResponse:
     generator = stats_events(get_services(request), brand_scope(principal))
-    return StreamingResponse(
-        _closing(generator),
+    return EventStreamResponse(
+        generator,
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
-
-
-async def _closing(generator: AsyncIterator[str]) -> AsyncIterator[str]:
-    """Close the generator (and its bus subscription) however the client went away."""
-    try:
-        async for chunk in generator:
-            yield chunk
-    finally:
-        with contextlib.suppress(Exception):
-            await generator.aclose()  # type: ignore[attr-defined]

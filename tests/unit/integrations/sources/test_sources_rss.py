@@ -120,3 +120,8 @@ def test_recoverable_errors_keep_the_entries() -> None:
 
 def test_strip_html() -> None:
     assert strip_html("<p>Fed&nbsp;holds<br/>rates</p><style>p{}</style>") == "Fed holds rates"
+
+
+def test_a_feed_cut_off_mid_item_is_reported_not_taken_as_empty() -> None:
+    with pytest.raises(MalformedFeedError, match="not a readable feed"):
+        parse_feed(b"<?xml version='1.0'?><rss version='2.0'><channel><item><title>cut", source="cut")

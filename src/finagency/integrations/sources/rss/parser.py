@@ -103,12 +103,17 @@ def parse_feed(body: bytes, *, source: str, known_tickers: Collection[str] = ())
         raise MalformedFeedError(f"feed {source!r}: got an HTML page, not an RSS/Atom feed")
     parsed = feedparser.parse(body, sanitize_html=True, resolve_relative_uris=True)
     raw_entries = parsed.get("entries") or []
-    if not raw_entries:
+    entries = [
+        entry
+        for entry in (_entry(raw, source, known_tickers) for raw in raw_entries)
+        if entry is not None
+    ]
+    # Judged after dropping unusable entries: a feed cut off mid-item parses as one empty
+    # entry, and must be reported as broken rather than as a healthy empty feed.
+    if not entries:
         if parsed.get("bozo"):
             reason = parsed.get("bozo_exception")
             raise MalformedFeedError(f"feed {source!r}: not a readable feed ({reason})")
         if not parsed.get("version"):
             raise MalformedFeedError(f"feed {source!r}: not an RSS or Atom document")
-        return []
-    entries = (_entry(raw, source, known_tickers) for raw in raw_entries)
-    return [entry for entry in entries if entry is not None]
+    return entries
