@@ -15,8 +15,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from finagency.core.db import create_engine, create_sessionmaker
-from finagency.ops.migrations import upgrade_database
 from finagency.models import Base
+from finagency.ops.migrations import upgrade_database
 
 POSTGRES_URL = os.environ.get("FINAGENCY_TEST_POSTGRES_URL")
 REDIS_URL = os.environ.get("FINAGENCY_TEST_REDIS_URL")

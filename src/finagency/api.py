@@ -44,7 +44,9 @@ async def get_brands(
     principal: Annotated[CurrentPrincipal, Depends(require(VIEW))], session: ReadSession
 ) -> list[BrandRead]:
     scope = (
-        None if principal.user.is_admin and principal.via_token is None else sorted(principal.brand_ids)
+        None
+        if principal.user.is_admin and principal.via_token is None
+        else sorted(principal.brand_ids)
     )
     return [BrandRead.model_validate(brand) for brand in await brands.list_brands(session, scope)]
 

@@ -114,7 +114,9 @@ def create_app(settings: Settings | None = None, *, roles: Roles | None = None) 
 
 
 def _wants_html(request: Request) -> bool:
-    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
+        "accept", ""
+    )
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -134,7 +136,12 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> Response:
         details = [
-            {"loc": list(item.get("loc", ())), "msg": item.get("msg", "")} for item in error.errors()
+            {"loc": list(item.get("loc", ())), "msg": item.get("msg", "")}
+            for item in error.errors()
         ]
-        body = {"code": "validation_failed", "message": "the request is invalid", "details": details}
+        body = {
+            "code": "validation_failed",
+            "message": "the request is invalid",
+            "details": details,
+        }
         return JSONResponse({"error": body}, status_code=422)

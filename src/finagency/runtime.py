@@ -40,7 +40,9 @@ def recurring_jobs(settings: Settings) -> list[RecurringJob]:
     return [
         RecurringJob("poll-sources", "market.poll_due_sources", every_seconds=30),
         RecurringJob(
-            "generate-drafts", "content.generate_for_brands", every_seconds=schedule.generate_every_seconds
+            "generate-drafts",
+            "content.generate_for_brands",
+            every_seconds=schedule.generate_every_seconds,
         ),
         RecurringJob(
             "refresh-engagement",
@@ -52,22 +54,30 @@ def recurring_jobs(settings: Settings) -> list[RecurringJob]:
 
 
 @asynccontextmanager
-async def open_services(settings: Settings, notifier: Notifier | None = None) -> AsyncIterator[Services]:
+async def open_services(
+    settings: Settings, notifier: Notifier | None = None
+) -> AsyncIterator[Services]:
     """Build engine, sessions, HTTP client and event bus; close them all on exit."""
-    engine = create_engine(settings.db_url, busy_timeout_ms=settings.database.sqlite_busy_timeout_ms)
+    engine = create_engine(
+        settings.db_url, busy_timeout_ms=settings.database.sqlite_busy_timeout_ms
+    )
     info = {NOTIFIER_KEY: notifier} if notifier is not None else None
     try:
         secret_box: SecretBox | None = SecretBox(settings.effective_secret_key)
     except SecretKeyError:
         secret_box = None
-        log.warning("secret_key.missing", hint="set FINAGENCY_SECRET_KEY to store platform credentials")
+        log.warning(
+            "secret_key.missing", hint="set FINAGENCY_SECRET_KEY to store platform credentials"
+        )
     http = build_guarded_client(
         allow=settings.http.allow_private,
         timeout=settings.http.timeout,
         user_agent=settings.http.user_agent,
     )
     redis_url = settings.effective_redis_url
-    redis = Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2) if redis_url else None
+    redis = (
+        Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2) if redis_url else None
+    )
     services = Services(
         settings=settings,
         engine=engine,

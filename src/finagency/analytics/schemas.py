@@ -8,7 +8,9 @@ from pydantic import BaseModel, Field
 class StatsRead(BaseModel):
     """The Overview's numbers; ``definitions`` says how each one is computed."""
 
-    total: int = Field(description="Posts that entered the publishing pipeline (approved or later).")
+    total: int = Field(
+        description="Posts that entered the publishing pipeline (approved or later)."
+    )
     pending: int
     posted: int
     backlog_pct: float

@@ -236,7 +236,8 @@ async def edit_post(
         )
     item = await session.get(ContentItem, post.content_item_id)
     brand = await session.get(Brand, post.brand_id)
-    assert item is not None and brand is not None
+    assert item is not None
+    assert brand is not None
     old_hash = post.content_hash
     post.text, post.parts = text, []
     post.version += 1

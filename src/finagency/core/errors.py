@@ -101,7 +101,11 @@ class RateLimitedExternalError(ExternalError):
     code = "external_rate_limited"
 
     def __init__(
-        self, message: str, *, reset_at: datetime | None = None, details: dict[str, Any] | None = None
+        self,
+        message: str,
+        *,
+        reset_at: datetime | None = None,
+        details: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message, details=details)
         self.reset_at = reset_at

@@ -26,7 +26,9 @@ class Account(IdMixin, CreatedMixin, Base):
     # Fernet token of the JSON credentials; never logged, never returned by the API.
     credentials_encrypted: Mapped[str | None] = mapped_column(Text, default=None)
     token_expires_at: Mapped[datetime | None] = mapped_column(default=None)
-    status: Mapped[str] = mapped_column(String(20), default="active")  # active, paused, auth_expired
+    status: Mapped[str] = mapped_column(
+        String(20), default="active"
+    )  # active, paused, auth_expired
     rate_limit_state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     breaker_state: Mapped[str] = mapped_column(String(10), default="closed")
     breaker_open_until: Mapped[datetime | None] = mapped_column(default=None)

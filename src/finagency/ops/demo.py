@@ -73,10 +73,16 @@ async def seed(services: Services) -> list[DemoUser]:
         }
         brand.max_lateness_minutes = 60
         for platform, handle, name in DEMO_ACCOUNTS:
-            await brands.add_account(session, brand, platform=platform, handle=handle, display_name=name)
+            await brands.add_account(
+                session, brand, platform=platform, handle=handle, display_name=name
+            )
         for demo_user in DEMO_USERS:
             user = await auth.create_user(
-                session, demo_user.email, demo_user.password, name=demo_user.role.title(), is_admin=demo_user.is_admin
+                session,
+                demo_user.email,
+                demo_user.password,
+                name=demo_user.role.title(),
+                is_admin=demo_user.is_admin,
             )
             await auth.grant_role(session, user.id, brand.id, demo_user.role)
         sources = await market.ensure_demo_sources(session)
@@ -84,7 +90,13 @@ async def seed(services: Services) -> list[DemoUser]:
         async with transaction(services.sessionmaker) as session:
             await market.poll_source(session, source, services.http, now=now)
     async with transaction(services.sessionmaker) as session:
-        await enqueue(session, "content.generate_for_brands", {}, queue="content", unique_key="demo:first-drafts")
+        await enqueue(
+            session,
+            "content.generate_for_brands",
+            {},
+            queue="content",
+            unique_key="demo:first-drafts",
+        )
     log.info("demo.seeded", brand=DEMO_BRAND, sources=len(sources))
     return list(DEMO_USERS)
 
@@ -92,7 +104,7 @@ async def seed(services: Services) -> list[DemoUser]:
 def announce_users(users: list[DemoUser]) -> None:
     lines = ["", "finagency demo users (sample data, local use only):"]
     lines += [f"  {user.role:<9} {user.email:<30} password: {user.password}" for user in users]
-    print("\n".join(lines) + "\n", file=sys.stderr, flush=True)  # noqa: T201
+    print("\n".join(lines) + "\n", file=sys.stderr, flush=True)
 
 
 async def seed_if_empty(services: Services, *, announce: bool = False) -> bool:

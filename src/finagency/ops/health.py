@@ -72,7 +72,15 @@ async def metrics(request: Request) -> Response:
             .select_from(WorkerHeartbeat)
             .where(WorkerHeartbeat.last_seen_at >= utcnow() - timedelta(seconds=30))
         )
-    for state in ("available", "running", "retryable", "completed", "discarded", "cancelled", "reconcile"):
+    for state in (
+        "available",
+        "running",
+        "retryable",
+        "completed",
+        "discarded",
+        "cancelled",
+        "reconcile",
+    ):
         JOBS_GAUGE.labels(state=state).set(counts.get(state, 0))
     WORKERS_GAUGE.set(int(workers or 0))
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -204,7 +204,8 @@ async def queue_action(
 ) -> QueueRead:
     await set_queue_paused(session, principal, name, paused=action == "pause")
     background.add_task(
-        get_services(request).events.publish, Event("queue.paused", {"queue": name, "action": action})
+        get_services(request).events.publish,
+        Event("queue.paused", {"queue": name, "action": action}),
     )
     known = get_services(request).settings.worker.queues
     for item in await admin.queue_summaries(session, [*known, name]):

@@ -36,9 +36,10 @@ class Notifier:
         else:
             loop.call_soon_threadsafe(self._event.set)
 
-    async def wait(self, timeout: float) -> bool:
+    async def wait(self, seconds: float) -> bool:
+        """Wait up to ``seconds`` for a wake-up; True if one came."""
         try:
-            await asyncio.wait_for(self._event.wait(), timeout)
+            await asyncio.wait_for(self._event.wait(), seconds)
             return True
         except TimeoutError:
             return False

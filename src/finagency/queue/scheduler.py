@@ -7,6 +7,7 @@ Catch-up policy: after downtime only the current slot fires, never a burst of mi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -110,7 +111,5 @@ class Scheduler:
                 await self.tick()
             except Exception:
                 log.exception("scheduler.tick_failed")
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self.tick_seconds)
-            except TimeoutError:
-                pass

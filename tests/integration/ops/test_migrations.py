@@ -14,13 +14,17 @@ async def test_models_and_migrations_never_drift(database_url: str) -> None:
     await check_database(database_url)
 
 
-async def test_upgrade_is_idempotent_and_creates_every_table(database_url: str, engine: AsyncEngine) -> None:
+async def test_upgrade_is_idempotent_and_creates_every_table(
+    database_url: str, engine: AsyncEngine
+) -> None:
     await upgrade_database(database_url)
     async with engine.connect() as conn:
         if engine.dialect.name == "sqlite":
             rows = await conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'table'"))
         else:
-            rows = await conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))
+            rows = await conn.execute(
+                text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+            )
         tables = set(rows.scalars())
     assert set(Base.metadata.tables) <= tables
 

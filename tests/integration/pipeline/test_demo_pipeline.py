@@ -60,10 +60,14 @@ async def test_demo_ingests_drafts_checks_and_publishes(services: Services) -> N
         quotes = await session.scalar(select(func.count()).select_from(Quote))
         kinds = set((await session.execute(select(ContentItem.kind))).scalars())
         published = list(
-            (await session.execute(select(Post).where(Post.status == PostStatus.PUBLISHED.value))).scalars()
+            (
+                await session.execute(select(Post).where(Post.status == PostStatus.PUBLISHED.value))
+            ).scalars()
         )
         in_review = list(
-            (await session.execute(select(Post).where(Post.status == PostStatus.IN_REVIEW.value))).scalars()
+            (
+                await session.execute(select(Post).where(Post.status == PostStatus.IN_REVIEW.value))
+            ).scalars()
         )
         sandbox_rows = await session.scalar(select(func.count()).select_from(SandboxPost))
         attempts = list((await session.execute(select(PublishAttempt))).scalars())
@@ -75,7 +79,11 @@ async def test_demo_ingests_drafts_checks_and_publishes(services: Services) -> N
     assert {"market_mover", "macro_rate", "news_take"} <= kinds
     # Movers and rates are auto-approved by the demo brand's policy and go out.
     assert published, "no post reached the sandbox"
-    assert {post.platform for post in published} == {"sandbox:x", "sandbox:linkedin", "sandbox:telegram"}
+    assert {post.platform for post in published} == {
+        "sandbox:x",
+        "sandbox:linkedin",
+        "sandbox:telegram",
+    }
     assert sandbox_rows == len(published)
     assert all(attempt.outcome == "confirmed" for attempt in attempts)
     assert len(attempts) == len(published)
@@ -94,22 +102,35 @@ async def test_numbers_not_in_the_fact_sheet_are_blocked(services: Services) -> 
     await _drain(services)
     async with transaction(services.sessionmaker) as session:
         post = (
-            await session.execute(select(Post).where(Post.status == PostStatus.IN_REVIEW.value).limit(1))
+            await session.execute(
+                select(Post).where(Post.status == PostStatus.IN_REVIEW.value).limit(1)
+            )
         ).scalar_one()
-        editor = (await session.execute(select(User).where(User.email.like("editor@%")))).scalar_one()
+        editor = (
+            await session.execute(select(User).where(User.email.like("editor@%")))
+        ).scalar_one()
         from finagency.content import service as content
 
         found = await content.edit_post(
-            session, post, post.text + " Shares jumped 12.34% to $999.99.", editor=editor, now=utcnow()
+            session,
+            post,
+            post.text + " Shares jumped 12.34% to $999.99.",
+            editor=editor,
+            now=utcnow(),
         )
     assert any(finding.reason_code == "ungrounded_number" for finding in found)
     async with services.read_sessionmaker() as session:
-        stored = list((await session.execute(select(Finding).where(Finding.post_id == post.id))).scalars())
+        stored = list(
+            (await session.execute(select(Finding).where(Finding.post_id == post.id))).scalars()
+        )
         refreshed = await session.get(Post, post.id)
     assert refreshed is not None
     assert refreshed.check_verdict == "block"
     blocked = [f for f in stored if f.post_version == refreshed.version and f.severity == "block"]
-    assert any(refreshed.text[f.span_start or 0 : f.span_end or 0] in {"12.34%", "$999.99"} for f in blocked)
+    assert any(
+        refreshed.text[f.span_start or 0 : f.span_end or 0] in {"12.34%", "$999.99"}
+        for f in blocked
+    )
 
 
 async def test_maker_checker_and_approval_publishes(services: Services) -> None:
@@ -118,14 +139,22 @@ async def test_maker_checker_and_approval_publishes(services: Services) -> None:
     async with transaction(services.sessionmaker) as session:
         post = (
             await session.execute(
-                select(Post).where(Post.status == PostStatus.IN_REVIEW.value, Post.check_verdict != "block").limit(1)
+                select(Post)
+                .where(Post.status == PostStatus.IN_REVIEW.value, Post.check_verdict != "block")
+                .limit(1)
             )
         ).scalar_one()
-        editor = (await session.execute(select(User).where(User.email.like("editor@%")))).scalar_one()
-        approver = (await session.execute(select(User).where(User.email.like("approver@%")))).scalar_one()
+        editor = (
+            await session.execute(select(User).where(User.email.like("editor@%")))
+        ).scalar_one()
+        approver = (
+            await session.execute(select(User).where(User.email.like("approver@%")))
+        ).scalar_one()
         from finagency.content import service as content
 
-        await content.edit_post(session, post, post.text.replace("  ", " ") + " ", editor=editor, now=utcnow())
+        await content.edit_post(
+            session, post, post.text.replace("  ", " ") + " ", editor=editor, now=utcnow()
+        )
         post_id = post.id
     async with transaction(services.sessionmaker) as session:
         post = await session.get(Post, post_id)
@@ -134,14 +163,20 @@ async def test_maker_checker_and_approval_publishes(services: Services) -> None:
             await review.approve(session, post, approver=editor, now=utcnow())
     async with transaction(services.sessionmaker) as session:
         post = await session.get(Post, post_id)
-        approver = (await session.execute(select(User).where(User.email.like("approver@%")))).scalar_one()
+        approver = (
+            await session.execute(select(User).where(User.email.like("approver@%")))
+        ).scalar_one()
         assert post is not None
         assert post.check_verdict != "block"
-        await review.approve(session, post, approver=approver, now=utcnow(), version_hash=post.content_hash)
+        await review.approve(
+            session, post, approver=approver, now=utcnow(), version_hash=post.content_hash
+        )
     await _drain(services)
     async with services.read_sessionmaker() as session:
         post = await session.get(Post, post_id)
-        approvals = list((await session.execute(select(Approval).where(Approval.post_id == post_id))).scalars())
+        approvals = list(
+            (await session.execute(select(Approval).where(Approval.post_id == post_id))).scalars()
+        )
     assert post is not None
     assert post.status == PostStatus.PUBLISHED
     assert [a.approver_id for a in approvals if a.decision == "approved"] == [approver.id]

@@ -21,8 +21,8 @@ from finagency.queue import (
     Worker,
     WorkerConfig,
     enqueue,
+    queries,
 )
-from finagency.queue import queries
 
 Sessions = async_sessionmaker[AsyncSession]
 NO_WAIT = ExponentialBackoff(base_seconds=0, jitter=False)
@@ -36,7 +36,7 @@ def make_worker(sessionmaker: Sessions, *tasks: Task, **config: object) -> Worke
 async def job_states(sessionmaker: Sessions) -> dict[int, str]:
     async with sessionmaker() as session:
         rows = await session.execute(select(Job.id, Job.state))
-        return {job_id: state for job_id, state in rows}
+        return dict(rows.all())
 
 
 async def test_enqueue_is_part_of_the_callers_transaction(sessionmaker: Sessions) -> None:
@@ -69,10 +69,16 @@ async def test_claim_order_is_priority_then_due_time(sessionmaker: Sessions) -> 
     task = Task("test.order", handler)
     now = utcnow()
     async with transaction(sessionmaker) as session:
-        await enqueue(session, task, {"name": "late-low"}, priority=200, run_at=now - timedelta(seconds=1))
+        await enqueue(
+            session, task, {"name": "late-low"}, priority=200, run_at=now - timedelta(seconds=1)
+        )
         await enqueue(session, task, {"name": "urgent"}, priority=0, run_at=now)
-        await enqueue(session, task, {"name": "early-low"}, priority=200, run_at=now - timedelta(seconds=9))
-        await enqueue(session, task, {"name": "future"}, priority=0, run_at=now + timedelta(hours=1))
+        await enqueue(
+            session, task, {"name": "early-low"}, priority=200, run_at=now - timedelta(seconds=9)
+        )
+        await enqueue(
+            session, task, {"name": "future"}, priority=0, run_at=now + timedelta(hours=1)
+        )
 
     await make_worker(sessionmaker, task, concurrency=1, batch_size=1).run_until_idle()
 
@@ -98,7 +104,9 @@ async def _noop() -> None:
     return None
 
 
-async def test_transient_failures_retry_then_dead_letter_with_history(sessionmaker: Sessions) -> None:
+async def test_transient_failures_retry_then_dead_letter_with_history(
+    sessionmaker: Sessions,
+) -> None:
     calls = 0
 
     async def flaky(ctx: JobContext) -> None:
@@ -154,7 +162,9 @@ async def test_rate_limit_snoozes_without_spending_an_attempt(sessionmaker: Sess
     assert abs((job.run_at - reset).total_seconds()) < 1
 
 
-async def test_expired_lease_is_rescued_and_zombie_completion_is_fenced(sessionmaker: Sessions) -> None:
+async def test_expired_lease_is_rescued_and_zombie_completion_is_fenced(
+    sessionmaker: Sessions,
+) -> None:
     async def handler(ctx: JobContext) -> None:
         return None
 
@@ -167,8 +177,12 @@ async def test_expired_lease_is_rescued_and_zombie_completion_is_fenced(sessionm
     now = utcnow()
     async with transaction(sessionmaker) as session:
         [claimed] = await claim_jobs(
-            session, queues=["default"], limit=5, owner="dead-worker",
-            lease_until=now - timedelta(seconds=1), now=now,
+            session,
+            queues=["default"],
+            limit=5,
+            owner="dead-worker",
+            lease_until=now - timedelta(seconds=1),
+            now=now,
         )
         zombie_token = claimed.lease_token
     assert zombie_token
@@ -212,7 +226,11 @@ async def test_recurring_slot_fires_once_across_schedulers(sessionmaker: Session
     second = Scheduler(sessionmaker, registry, [every_minute])
     now = utcnow()
 
-    fired = await first.tick(now) + await second.tick(now) + await second.tick(now + timedelta(seconds=1))
+    fired = (
+        await first.tick(now)
+        + await second.tick(now)
+        + await second.tick(now + timedelta(seconds=1))
+    )
     await make_worker(sessionmaker, task).run_until_idle()
     fired += await second.tick(now)  # after completion the slot still does not fire again
     fired += await first.tick(now + timedelta(seconds=60))
@@ -245,6 +263,9 @@ async def test_worker_run_and_graceful_stop(sessionmaker: Sessions) -> None:
     await asyncio.wait_for(runner, 15)
     assert sorted(done) == list(range(6))
     async with sessionmaker() as session:
-        assert await session.scalar(
-            select(func.count()).select_from(Job).where(Job.state != "completed")
-        ) == 0
+        assert (
+            await session.scalar(
+                select(func.count()).select_from(Job).where(Job.state != "completed")
+            )
+            == 0
+        )

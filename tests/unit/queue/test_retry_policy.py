@@ -57,7 +57,9 @@ def test_backoff_is_capped_and_never_negative(attempt: int) -> None:
 
 
 @given(
-    st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)),
+    st.datetimes(
+        min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+    ),
     st.integers(min_value=1, max_value=86_400),
 )
 def test_recurring_slot_is_aligned_and_not_in_the_future(now: datetime, every: int) -> None:

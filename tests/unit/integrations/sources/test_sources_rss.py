@@ -124,4 +124,6 @@ def test_strip_html() -> None:
 
 def test_a_feed_cut_off_mid_item_is_reported_not_taken_as_empty() -> None:
     with pytest.raises(MalformedFeedError, match="not a readable feed"):
-        parse_feed(b"<?xml version='1.0'?><rss version='2.0'><channel><item><title>cut", source="cut")
+        parse_feed(
+            b"<?xml version='1.0'?><rss version='2.0'><channel><item><title>cut", source="cut"
+        )

@@ -44,7 +44,7 @@ class SandboxClient:
         self.base_url = base_url.rstrip("/")
         self.failure_rate = failure_rate
         # Simulated outages only; not security-sensitive.
-        self._rng = rng or random.Random()  # noqa: S311
+        self._rng = rng or random.Random()
 
     def _url(self, external_id: int) -> str:
         return f"{self.base_url}/{self.handle}/{external_id}"
