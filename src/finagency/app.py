@@ -28,6 +28,7 @@ from finagency.runtime import build_registry, build_worker, open_services, recur
 from finagency.web import STATIC_DIR
 from finagency.web.pages import router as pages_router
 from finagency.web.security import install_security_headers
+from finagency.web.templating import render
 
 log = structlog.get_logger(__name__)
 
@@ -113,6 +114,16 @@ def create_app(settings: Settings | None = None, *, roles: Roles | None = None) 
     return app
 
 
+_ERROR_TITLES = {
+    400: "That request could not be used",
+    403: "Not allowed",
+    404: "Not found",
+    409: "That cannot be done now",
+    422: "Please check what you entered",
+    429: "Too many attempts",
+}
+
+
 def _wants_html(request: Request) -> bool:
     return not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
         "accept", ""
@@ -126,6 +137,15 @@ def _install_error_handlers(app: FastAPI) -> None:
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
         if error.status_code >= 500:
             log.error("request.failed", path=request.url.path, code=error.code)
+        if _wants_html(request):
+            # A person at a browser gets a page that says what went wrong, not raw JSON.
+            title = _ERROR_TITLES.get(error.status_code, "Something went wrong")
+            return render(
+                request,
+                "error.html",
+                {"title": title, "message": error.message, "page_title": title},
+                status_code=error.status_code,
+            )
         headers = {}
         if isinstance(error, RateLimited) and "retry_after" in error.details:
             headers["Retry-After"] = str(max(1, round(float(error.details["retry_after"]))))

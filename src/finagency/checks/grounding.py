@@ -130,6 +130,29 @@ def _ticker_aliases(symbol: str) -> set[str]:
     return aliases
 
 
+# Series labels inside fact keys ("UST.3M", "UST.10Y", "UST.2s10s"): a tenor, not an amount.
+_LABEL = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[0-9A-Za-z]{2,8}$")
+
+
+def label_spans(text: str, sheet: FactSheet) -> tuple[tuple[int, int], ...]:
+    """Where the text names a series by a label from the sheet's fact keys.
+
+    "3M" in "3M 0.19%" is the three-month tenor of ``UST.3M``, not three million; such
+    labels are read as names, so the grounding check does not ask for a fact of value 3e6.
+    """
+    labels = {
+        segment
+        for fact in sheet.facts
+        for segment in fact.key.split(".")[1:]
+        if _LABEL.match(segment)
+    }
+    spans: list[tuple[int, int]] = []
+    for label in labels:
+        pattern = re.compile(rf"(?<![\w$.]){re.escape(label)}(?![\w%])")
+        spans.extend(match.span() for match in pattern.finditer(text))
+    return tuple(spans)
+
+
 def _quoted(sheet: FactSheet) -> list[tuple[str, str]]:
     texts = [("headline", sheet.headline)] if sheet.headline else []
     texts += [

@@ -20,7 +20,7 @@ from finagency.checks.disclosures import (
     disclosure_spans,
 )
 from finagency.checks.duplicates import DEFAULT_MAX_DISTANCE, check_duplicates
-from finagency.checks.grounding import check_grounding
+from finagency.checks.grounding import check_grounding, label_spans
 from finagency.checks.lexicon import check_lexicon
 from finagency.checks.numbers import extract_claims
 from finagency.checks.platform_fit import check_platform_fit
@@ -95,6 +95,8 @@ def run_checks(text: str, ctx: CheckContext) -> list[Finding]:
         protected.append(ctx.firm_name)
     # Prescribed wording and the firm's name are not claims: "Take 2 mins" is not a figure.
     exempt = disclosure_spans(text, protected)
+    # Series labels ("3M", "10Y") are names here; only grounding reads them differently.
+    labels = label_spans(text, ctx.factsheet)
 
     lexicon = check_lexicon(text, profile, exempt)
     if ctx.sponsorship is not None:
@@ -107,7 +109,7 @@ def run_checks(text: str, ctx: CheckContext) -> list[Finding]:
         _with_sponsorship(ctx.factsheet, ctx.sponsorship),
         ctx.now,
         staleness=ctx.staleness,
-        claims=extract_claims(text, exempt),
+        claims=extract_claims(text, exempt + labels),
     )
     findings += lexicon
     findings += check_disclosures(text, _required(profile, ctx, hit), profile.missing_disclosure)

@@ -38,9 +38,9 @@ DEMO_USERS = (
     DemoUser("approver@demo.finagency.dev", "demo-approver-pass", "approver"),
 )
 DEMO_ACCOUNTS = (
-    ("sandbox:x", "@northwind_markets", "Northwind on X"),
+    ("sandbox:x", "northwind_markets", "Northwind on X"),
     ("sandbox:linkedin", "northwind-capital", "Northwind on LinkedIn"),
-    ("sandbox:telegram", "@northwind_daily", "Northwind on Telegram"),
+    ("sandbox:telegram", "northwind_daily", "Northwind on Telegram"),
 )
 
 

@@ -92,6 +92,23 @@ async def test_demo_ingests_drafts_checks_and_publishes(services: Services) -> N
         assert post.external_url and post.external_id
     # News takes wait for a person.
     assert in_review
+    # The template generator only states what the fact sheet holds: every factual draft is
+    # clean, so the brand's policy approved all of them and none waits in review.
+    async with services.read_sessionmaker() as session:
+        factual = list(
+            (
+                await session.execute(
+                    select(Post, ContentItem.kind)
+                    .join(ContentItem, ContentItem.id == Post.content_item_id)
+                    .where(ContentItem.kind.in_(["market_mover", "macro_rate"]))
+                )
+            ).all()
+        )
+    assert factual
+    assert {(kind, post.check_verdict, post.status) for post, kind in factual} <= {
+        ("market_mover", "pass", "published"),
+        ("macro_rate", "pass", "published"),
+    }
     assert stats.stuck == 0
     assert stats.posted == len(published)
     assert chain.ok and chain.checked > 0

@@ -200,3 +200,18 @@ async def test_security_headers_on_pages_api_and_static_files(
     # Only FastAPI's own Swagger page (no brand data on it) may run its inline bootstrap.
     docs = await client.get("/api/docs")
     assert "'unsafe-inline'" in docs.headers["content-security-policy"]
+
+
+async def test_a_form_without_its_csrf_token_gets_an_explaining_page(
+    client: httpx.AsyncClient, seed: Seed, login: Login
+) -> None:
+    await login(client, "approver")
+    post_id = seed.post_id("A clean draft about the ECB rate")
+
+    response = await client.post(f"/review/{post_id}/approve", data={"note": ""}, headers=HTML)
+
+    assert response.status_code == 403
+    assert response.headers["content-type"].startswith("text/html")
+    assert '<h1 id="error-heading">Not allowed</h1>' in response.text
+    # Nothing was approved.
+    assert "A clean draft about the ECB rate" in (await client.get("/review", headers=HTML)).text

@@ -198,3 +198,26 @@ def test_any_number_far_from_every_fact_is_blocked(
     for written in (f"${invented:,.2f}", f"{invented:,.2f}", f"{invented:.2f}%"):
         text = f"XYZ: {written} today."
         assert flagged(text, sheet, now) == [written], text
+
+
+def test_tenor_labels_from_fact_keys_are_names_not_amounts() -> None:
+    from datetime import UTC, datetime
+
+    from finagency.checks.service import CheckContext, run_checks
+    from finagency.core.factsheet import Fact, FactSheet
+
+    as_of = datetime(2022, 2, 1, tzinfo=UTC)
+    sheet = FactSheet(
+        kind="macro_rate",
+        subject="US Treasury yields",
+        facts=(
+            Fact("UST.3M", "percent", 0.19, unit="%", as_of=as_of, source="treasury"),
+            Fact("UST.10Y", "percent", 1.81, unit="%", as_of=as_of, source="treasury"),
+        ),
+    )
+    ctx = CheckContext(factsheet=sheet, platform="linkedin", now=as_of)
+    clean = run_checks("US rates: 3M 0.19%, 10Y 1.81% as of 1 Feb 2022.", ctx)
+    assert not [f for f in clean if f.reason_code == "ungrounded_number"]
+    # The same letters as an amount are still a claim that needs a fact.
+    invented = run_checks("US rates: 3M 0.19%, 10Y 1.81% as of 1 Feb 2022. Fund raised $3M.", ctx)
+    assert [f.excerpt for f in invented if f.reason_code == "ungrounded_number"]
