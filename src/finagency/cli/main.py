@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from finagency.cli import admin, processes
+from finagency.cli.queue import queue_app
 
 app = typer.Typer(
     name="finagency",
@@ -14,6 +15,7 @@ app = typer.Typer(
 )
 processes.register(app)
 admin.register(app)
+app.add_typer(queue_app, name="queue")
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -7,12 +7,14 @@ from finagency.models.content import Approval, ContentItem, Finding, Post, PostS
 from finagency.models.job import (
     FINAL_STATES,
     LIVE_STATES,
+    CircuitBreaker,
     CronFire,
     Job,
     JobCounter,
     JobState,
     LeaderLease,
     QueueControl,
+    RateBucket,
     WorkerHeartbeat,
 )
 from finagency.models.market import Instrument, NewsItem, Quote, Source
@@ -27,6 +29,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Brand",
+    "CircuitBreaker",
     "ContentItem",
     "CronFire",
     "EngagementSnapshot",
@@ -43,6 +46,7 @@ __all__ = [
     "PublishAttempt",
     "QueueControl",
     "Quote",
+    "RateBucket",
     "SandboxPost",
     "Setting",
     "Source",

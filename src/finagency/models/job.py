@@ -37,8 +37,8 @@ class Job(IdMixin, CreatedMixin, Base):
             "priority",
             "run_at",
             "id",
-            postgresql_where=text("state IN ('available', 'retryable')"),
-            sqlite_where=text("state IN ('available', 'retryable')"),
+            postgresql_where=text("state IN ('available', 'retryable', 'reconcile')"),
+            sqlite_where=text("state IN ('available', 'retryable', 'reconcile')"),
         ),
         # At most one live job per unique key; finished jobs free the key.
         Index(
@@ -70,6 +70,8 @@ class Job(IdMixin, CreatedMixin, Base):
     lease_token: Mapped[str | None] = mapped_column(String(36), default=None)
     lease_expires_at: Mapped[datetime | None] = mapped_column(default=None)
     attempted_at: Mapped[datetime | None] = mapped_column(default=None)
+    # How often a rescuer took the job back from a worker that stopped answering.
+    rescues: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     finalized_at: Mapped[datetime | None] = mapped_column(default=None)
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
     errors: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
@@ -137,3 +139,29 @@ class CronFire(Base):
     slot_at: Mapped[datetime] = mapped_column(primary_key=True)
     job_id: Mapped[int | None] = mapped_column(BigId, default=None)
     fired_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RateBucket(Base):
+    """GCRA state of one rate limit ("account:12", "platform:x"): its theoretical arrival time."""
+
+    __tablename__ = "rate_bucket"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    tat: Mapped[datetime]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CircuitBreaker(Base):
+    """A breaker shared by every worker: closed, open until a moment, or half-open probing."""
+
+    __tablename__ = "circuit_breaker"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    state: Mapped[str] = mapped_column(String(10), default="closed")  # closed, open, half_open
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    opened_at: Mapped[datetime | None] = mapped_column(default=None)
+    open_until: Mapped[datetime | None] = mapped_column(default=None)
+    # While half-open, one probe is let through; others wait until it reports or times out.
+    probe_until: Mapped[datetime | None] = mapped_column(default=None)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

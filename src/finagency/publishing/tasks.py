@@ -18,9 +18,10 @@ from finagency.core.events import Event
 from finagency.core.services import Services
 from finagency.core.time import utcnow
 from finagency.models import Account, Job, JobState, Post, PostStatus, PublishAttempt
+from finagency.publishing import limits
 from finagency.publishing.clients import can_read_back, client_for
 from finagency.publishing.service import PUBLISH_QUEUE, PUBLISH_TASK, publish_key
-from finagency.queue import Discard, JobContext, Snooze, Task
+from finagency.queue import Discard, JobContext, Snooze, Task, breaker
 
 log = structlog.get_logger(__name__)
 
@@ -126,6 +127,9 @@ async def publish_post(ctx: JobContext) -> None:
         attempt.outcome, attempt.finished_at, attempt.error = "failed", utcnow(), str(error)
         if isinstance(error, RateLimitedExternalError):
             post.status = PostStatus.SCHEDULED
+            if error.reset_at is not None:
+                # The platform said when: hold every job of this account until then.
+                await limits.hold(session, services, account, error.reset_at)
         else:
             post.status = PostStatus.FAILED
             post.failure_reason = str(error)
@@ -134,9 +138,15 @@ async def publish_post(ctx: JobContext) -> None:
         raise
     except Exception as error:
         # Unknown outcome (timeout, 5xx): leave the attempt open; the retry reconciles first.
+        reason = f"{type(error).__name__}: {error}"
+        for key in limits.breaker_keys(account):
+            await breaker.record_failure(session, key, limits.BREAKER_POLICY, reason)
         if ctx.job.attempt >= ctx.job.max_attempts:
-            await _give_up(ctx, post, f"{type(error).__name__}: {error}")
+            await _give_up(ctx, post, reason)
+        await ctx.checkpoint()
         raise
+    for key in limits.breaker_keys(account):
+        await breaker.record_success(session, key)
     _mark_published(post, attempt, result.external_id, result.url)
     await _audit(session, post, "post.published", external_id=result.external_id)
     _announce(services, post)
@@ -221,6 +231,7 @@ TASKS = [
         priority=50,
         max_attempts=6,
         timeout_seconds=60,
+        reconcile_on_rescue=True,
     ),
     Task("publishing.sweep_orphans", sweep_orphans, queue="default", max_attempts=3),
 ]

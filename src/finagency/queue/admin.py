@@ -129,3 +129,29 @@ async def queue_summaries(session: AsyncSession, known_queues: Sequence[str]) ->
     )
     paused = {key.removeprefix("queue:") for key in paused_rows.scalars()}
     return [QueueSummary(queue, queue in paused, counts[queue]) for queue in sorted(counts)]
+
+
+async def edit_and_retry(
+    session: AsyncSession, job_id: int, args: dict[str, object], *, now: datetime
+) -> Job:
+    """Fix a dead letter's arguments and run it again (the old arguments stay in its history)."""
+    job = await get_job(session, job_id)
+    if job.state not in (JobState.DISCARDED.value, JobState.CANCELLED.value):
+        raise InvalidTransition(
+            f"job {job_id} is {job.state}; only dead or cancelled jobs can be edited"
+        )
+    job.errors = [*list(job.errors or []), {"at": now.isoformat(), "edited_args_from": job.args}]
+    job.args = dict(args)
+    await session.flush()
+    await retry_jobs(session, [job_id], now=now)
+    await session.refresh(job)
+    return job
+
+
+async def set_pause(
+    session: AsyncSession, target: str, *, paused: bool, reason: str, now: datetime
+) -> None:
+    """Pause or resume ``queue:<name>`` or ``account:<id>`` (matched against jobs' rate keys)."""
+    if not target.startswith(("queue:", "account:")):
+        raise InvalidTransition("pause targets are 'queue:<name>' or 'account:<id>'")
+    await queries.set_paused(session, target, paused, reason, now)

@@ -28,6 +28,12 @@ class JobInfo:
     run_at: datetime
     latest_at: datetime | None
     errors: list[dict[str, Any]]
+    rescues: int = 0
+
+    @property
+    def after_rescue(self) -> bool:
+        """A previous run of this job died mid-way; outside effects may have happened."""
+        return self.rescues > 0
 
     @classmethod
     def from_row(cls, job: Job) -> JobInfo:
@@ -43,6 +49,7 @@ class JobInfo:
             run_at=job.run_at,
             latest_at=job.latest_at,
             errors=list(job.errors or []),
+            rescues=job.rescues or 0,
         )
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from finagency.models import Job, JobState, utcnow
+from finagency.queue.backends import postgres
 from finagency.queue.notify import mark_enqueued
 from finagency.queue.registry import Task
 
@@ -70,4 +71,7 @@ async def enqueue(
     job_id = result.scalar_one_or_none()
     if job_id is not None:
         mark_enqueued(session.sync_session, values["queue"])
+        if dialect == "postgresql" and values["run_at"] <= utcnow():
+            # Workers in other processes hear of it at commit; future jobs wait for polling.
+            await postgres.notify(session, values["queue"])
     return job_id

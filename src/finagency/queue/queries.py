@@ -6,10 +6,11 @@ token this worker was given; a job that was rescued and re-claimed elsewhere is 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, delete, select, update
+from sqlalchemy import and_, case, delete, false, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from finagency.models import FINAL_STATES, Job, JobCounter, JobState, QueueControl, WorkerHeartbeat
@@ -109,21 +110,34 @@ async def release_jobs(session: AsyncSession, tokens: dict[int, str], now: datet
     return released
 
 
-async def rescue_expired(session: AsyncSession, now: datetime) -> int:
-    """Return running jobs whose lease expired (their worker died) to the queue.
+async def rescue_expired(
+    session: AsyncSession, now: datetime, reconcile_tasks: Sequence[str] = ()
+) -> int:
+    """Take back running jobs whose lease expired (their worker died or hung).
 
-    A job with attempts left becomes retryable at once; one without is dead-lettered with
-    the reason, so nothing stays ``running`` longer than its lease.
+    Jobs of tasks that act on the outside world go to ``reconcile``; others become
+    retryable at once. A job with no attempts left is dead-lettered with the reason, so
+    nothing stays ``running`` longer than its lease.
     """
     expired = and_(Job.state == JobState.RUNNING.value, Job.lease_expires_at < now)
     exhausted = Job.attempt >= Job.max_attempts
+    reconcile = Job.task.in_(list(reconcile_tasks)) if reconcile_tasks else false()
     result = await session.execute(
         update(Job)
         .where(expired)
         .values(
-            state=case((exhausted, JobState.DISCARDED.value), else_=JobState.RETRYABLE.value),
-            dlq_reason=case((exhausted, "lease_expired"), else_=None),
-            finalized_at=case((exhausted, now), else_=None),
+            state=case(
+                (reconcile, JobState.RECONCILE.value),
+                (exhausted, JobState.DISCARDED.value),
+                else_=JobState.RETRYABLE.value,
+            ),
+            dlq_reason=case((and_(exhausted, ~reconcile), "lease_expired"), else_=None),
+            finalized_at=case((and_(exhausted, ~reconcile), now), else_=None),
+            # A reconciliation run checks, it does not retry: give it one more attempt.
+            max_attempts=case(
+                (and_(reconcile, exhausted), Job.attempt + 1), else_=Job.max_attempts
+            ),
+            rescues=Job.rescues + 1,
             run_at=now,
             last_error="lease expired: the worker running it stopped responding",
             **_cleared_lease(),

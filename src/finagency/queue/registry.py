@@ -24,6 +24,9 @@ class Task:
     retry: RetryStrategy = field(default_factory=ExponentialBackoff)
     # Seconds a single run may take before it is cancelled and retried.
     timeout_seconds: float = 120.0
+    # A job whose worker died may have had an outside effect (a post sent): the rescuer
+    # parks it in ``reconcile`` so its next run checks before it acts again.
+    reconcile_on_rescue: bool = False
 
 
 class UnknownTask(LookupError):
@@ -54,6 +57,9 @@ class TaskRegistry:
 
     def names(self) -> list[str]:
         return sorted(self._tasks)
+
+    def reconcile_tasks(self) -> list[str]:
+        return sorted(name for name, task in self._tasks.items() if task.reconcile_on_rescue)
 
     def queues(self) -> list[str]:
         return sorted({task.queue for task in self._tasks.values()})

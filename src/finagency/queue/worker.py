@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import socket
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,15 +19,24 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from finagency.core.db import transaction
 from finagency.models import Job, utcnow
 from finagency.queue import queries
-from finagency.queue.backends import claim_jobs
+from finagency.queue.backends import claim_jobs, postgres
 from finagency.queue.context import JobContext, JobInfo
 from finagency.queue.errors import Discard, LeaseLost
-from finagency.queue.metrics import JOB_DURATION, JOBS_FINISHED
+from finagency.queue.leader import try_lead
+from finagency.queue.metrics import (
+    CLAIM_DURATION,
+    JOB_DURATION,
+    JOBS_CLAIMED,
+    JOBS_FINISHED,
+    LEASES_RECOVERED,
+)
 from finagency.queue.notify import Notifier
 from finagency.queue.registry import TaskRegistry, UnknownTask
 from finagency.queue.retry import ExponentialBackoff, classify
 
 log = structlog.get_logger(__name__)
+
+RESCUER = "rescuer"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +87,14 @@ class Worker:
             asyncio.create_task(self._heartbeat_loop(), name="worker-heartbeat"),
             asyncio.create_task(self._rescue_loop(), name="worker-rescue"),
         ]
+        engine = self.sessionmaker.kw.get("bind")
+        if engine is not None and engine.dialect.name == "postgresql":
+            url = engine.url.render_as_string(hide_password=False)
+            loops.append(
+                asyncio.create_task(
+                    postgres.listen(url, self.notifier.notify, self._stopping), name="worker-listen"
+                )
+            )
         try:
             await self._claim_loop()
         finally:
@@ -125,6 +143,7 @@ class Worker:
         if limit <= 0:
             return 0
         now = utcnow()
+        started = time.perf_counter()
         async with transaction(self.sessionmaker) as session:
             paused = await queries.paused_queues(session)
             queues = [queue for queue in self.config.queues if queue not in paused]
@@ -137,6 +156,9 @@ class Worker:
                 now=now,
             )
             claimed = [(JobInfo.from_row(job), job.lease_token or "") for job in jobs]
+        CLAIM_DURATION.observe(time.perf_counter() - started)
+        for info, _ in claimed:
+            JOBS_CLAIMED.labels(queue=info.queue).inc()
         for info, token in claimed:
             task = asyncio.create_task(self._execute(info, token), name=f"job-{info.id}")
             self._inflight[info.id] = (token, task)
@@ -262,12 +284,20 @@ class Worker:
             await asyncio.sleep(interval)
 
     async def _rescue_loop(self) -> None:
+        """Rescue expired leases, only while this worker holds the rescuer's leader lease."""
+        ttl = timedelta(seconds=max(self.config.rescue_interval * 3, 5))
         while True:
             await asyncio.sleep(self.config.rescue_interval)
             try:
                 async with transaction(self.sessionmaker) as session:
-                    rescued = await queries.rescue_expired(session, utcnow())
+                    now = utcnow()
+                    if not await try_lead(session, RESCUER, self.worker_id, ttl=ttl, now=now):
+                        continue
+                    rescued = await queries.rescue_expired(
+                        session, now, self.registry.reconcile_tasks()
+                    )
                 if rescued:
+                    LEASES_RECOVERED.inc(rescued)
                     log.warning("queue.rescued_expired_leases", count=rescued)
                     self.notifier.notify()
             except Exception:

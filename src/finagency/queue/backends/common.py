@@ -16,7 +16,9 @@ def due_jobs(queues: Sequence[str], now: datetime, limit: int) -> Select[int]:
     return (
         select(Job.id)
         .where(
-            Job.state.in_([JobState.AVAILABLE.value, JobState.RETRYABLE.value]),
+            Job.state.in_(
+                [JobState.AVAILABLE.value, JobState.RETRYABLE.value, JobState.RECONCILE.value]
+            ),
             Job.queue.in_(list(queues)),
             Job.run_at <= now,
             or_(Job.rate_key.is_(None), Job.rate_key.not_in(paused_keys)),
