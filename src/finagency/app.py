@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None, *, roles: Roles | None = None) 
             await upgrade_database(settings.db_url)
         notifier = Notifier()
         notifier.bind(asyncio.get_running_loop())
-        registry = build_registry()
+        registry = build_registry(settings)
         async with open_services(settings, notifier) as services:
             app.state.services = services
             app.state.registry = registry

@@ -29,6 +29,9 @@ class WorkerSettings(BaseModel):
     shutdown_grace_seconds: float = 10.0
     heartbeat_stale_seconds: float = 30.0
     rescue_interval: float = 5.0
+    # Finished jobs are pruned after these ages; their counts survive in job_counter.
+    keep_completed_hours: float = 24.0
+    keep_dead_letters_days: float = 14.0
 
 
 class SchedulerSettings(BaseModel):

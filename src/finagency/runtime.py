@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import structlog
 from redis.asyncio import Redis
@@ -20,17 +21,23 @@ from finagency.core.services import Services
 from finagency.market import tasks as market_tasks
 from finagency.publishing import tasks as publishing_tasks
 from finagency.queue import NOTIFIER_KEY, Notifier, RecurringJob, TaskRegistry, Worker, WorkerConfig
+from finagency.queue.maintenance import PRUNE_TASK, prune_task
 
 log = structlog.get_logger(__name__)
 
 
-def build_registry() -> TaskRegistry:
+def build_registry(settings: Settings | None = None) -> TaskRegistry:
+    worker = (settings or Settings()).worker
     return TaskRegistry(
         [
             *market_tasks.TASKS,
             *content_tasks.TASKS,
             *publishing_tasks.TASKS,
             *analytics_tasks.TASKS,
+            prune_task(
+                completed_after=timedelta(hours=worker.keep_completed_hours),
+                discarded_after=timedelta(days=worker.keep_dead_letters_days),
+            ),
         ]
     )
 
@@ -50,6 +57,7 @@ def recurring_jobs(settings: Settings) -> list[RecurringJob]:
             every_seconds=schedule.engagement_every_seconds,
         ),
         RecurringJob("sweep-orphans", "publishing.sweep_orphans", every_seconds=60),
+        RecurringJob("prune-jobs", PRUNE_TASK, every_seconds=3600),
     ]
 
 

@@ -79,7 +79,7 @@ def worker(
         async with open_services(settings, notifier) as services:
             the_worker = build_worker(
                 services,
-                build_registry(),
+                build_registry(settings),
                 notifier,
                 queues=queues.split(",") if queues else None,
                 concurrency=concurrency,
@@ -98,7 +98,7 @@ def scheduler() -> None:
         async with open_services(settings) as services:
             the_scheduler = Scheduler(
                 services.sessionmaker,
-                build_registry(),
+                build_registry(settings),
                 recurring_jobs(settings),
                 tick_seconds=settings.scheduler.tick_seconds,
             )

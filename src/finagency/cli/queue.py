@@ -38,7 +38,7 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 
     async def main() -> dict[str, object]:
         async with open_services(settings) as services, services.read_sessionmaker() as session:
-            summaries = await admin.queue_summaries(session, build_registry().queues())
+            summaries = await admin.queue_summaries(session, build_registry(settings).queues())
             now = utcnow()
             oldest = await session.scalar(
                 select(func.min(Job.run_at)).where(
@@ -287,7 +287,7 @@ def drain(
         notifier = Notifier()
         async with open_services(settings, notifier) as opened:
             worker = build_worker(
-                opened, build_registry(), notifier, queues=chosen, concurrency=concurrency
+                opened, build_registry(settings), notifier, queues=chosen, concurrency=concurrency
             )
             start = await due(opened.read_sessionmaker)
             runner = asyncio.create_task(worker.run())

@@ -12,12 +12,21 @@ from sqlalchemy import func, select, text
 
 from finagency.core.services import Services
 from finagency.core.time import utcnow
-from finagency.models import Job, WorkerHeartbeat
+from finagency.models import CircuitBreaker, Job, WorkerHeartbeat
 
 router = APIRouter(tags=["health"])
 
-JOBS_GAUGE = Gauge("finagency_jobs", "Jobs in the queue by state", ["state"])
+JOBS_GAUGE = Gauge("finagency_jobs", "Jobs by queue and state", ["queue", "state"])
 WORKERS_GAUGE = Gauge("finagency_workers_alive", "Workers with a fresh heartbeat")
+OLDEST_DUE = Gauge(
+    "finagency_oldest_due_job_age_seconds",
+    "How long the oldest due, unclaimed job has waited (the backlog's age), per queue",
+    ["queue"],
+)
+BREAKERS = Gauge(
+    "finagency_breaker_open", "1 while a circuit breaker is open or half-open", ["key", "state"]
+)
+STATES = ("available", "running", "retryable", "completed", "discarded", "cancelled", "reconcile")
 
 
 def _services(request: Request) -> Services:
@@ -64,23 +73,32 @@ async def readyz(request: Request) -> JSONResponse:
 @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
     services = _services(request)
+    now = utcnow()
     async with services.read_sessionmaker() as session:
-        rows = await session.execute(select(Job.state, func.count()).group_by(Job.state))
-        counts = {state: int(count) for state, count in rows.all()}
+        rows = await session.execute(
+            select(Job.queue, Job.state, func.count()).group_by(Job.queue, Job.state)
+        )
+        counts = {(queue, state): int(count) for queue, state, count in rows.all()}
+        oldest_rows = await session.execute(
+            select(Job.queue, func.min(Job.run_at))
+            .where(Job.state.in_(["available", "retryable", "reconcile"]), Job.run_at <= now)
+            .group_by(Job.queue)
+        )
+        oldest = dict(oldest_rows.all())
+        breakers = (await session.execute(select(CircuitBreaker.key, CircuitBreaker.state))).all()
         workers = await session.scalar(
             select(func.count())
             .select_from(WorkerHeartbeat)
-            .where(WorkerHeartbeat.last_seen_at >= utcnow() - timedelta(seconds=30))
+            .where(WorkerHeartbeat.last_seen_at >= now - timedelta(seconds=30))
         )
-    for state in (
-        "available",
-        "running",
-        "retryable",
-        "completed",
-        "discarded",
-        "cancelled",
-        "reconcile",
-    ):
-        JOBS_GAUGE.labels(state=state).set(counts.get(state, 0))
+    queues = {queue for queue, _ in counts} | set(oldest)
+    for queue in queues:
+        for state in STATES:
+            JOBS_GAUGE.labels(queue=queue, state=state).set(counts.get((queue, state), 0))
+        run_at = oldest.get(queue)
+        OLDEST_DUE.labels(queue=queue).set((now - run_at).total_seconds() if run_at else 0)
+    for key, state in breakers:
+        for candidate in ("open", "half_open"):
+            BREAKERS.labels(key=key, state=candidate).set(1 if state == candidate else 0)
     WORKERS_GAUGE.set(int(workers or 0))
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -23,16 +23,19 @@ from finagency.auth.permissions import QUEUE_OPERATE, VIEW
 from finagency.core.errors import Forbidden, NotFound
 from finagency.core.events import Event
 from finagency.core.time import utcnow
-from finagency.models import Job, JobState
+from finagency.models import Account, Job, JobState
 from finagency.ops.schemas import (
+    AccountPauseRead,
+    BreakerRead,
     BulkJobRequest,
     JobAction,
     JobActionResult,
+    JobEdit,
     JobPage,
     JobRead,
     QueueRead,
 )
-from finagency.queue import admin
+from finagency.queue import admin, breaker
 
 router = APIRouter(tags=["queue"])
 
@@ -212,3 +215,66 @@ async def queue_action(
         if item.queue == name:
             return QueueRead(queue=item.queue, paused=item.paused, counts=item.counts)
     raise NotFound(f"queue {name} not found")  # pragma: no cover (summaries list every name)
+
+
+@router.put(
+    "/jobs/{job_id}/args",
+    response_model=JobRead,
+    dependencies=[Depends(csrf_protect)],
+    summary="Replace a dead-lettered job's arguments and run it again",
+)
+async def edit_job(job_id: int, body: JobEdit, principal: Operator, session: DbSession) -> JobRead:
+    job = await admin.get_job(session, job_id)
+    _check_job(principal, job)
+    old_args = dict(job.args or {})
+    edited = await admin.edit_and_retry(session, job_id, body.args, now=utcnow())
+    await audit.record(
+        session,
+        actor=f"user:{principal.user.id}",
+        action="job.edited",
+        object_type="job",
+        object_id=job_id,
+        brand_id=job.brand_id,
+        data={"from": old_args, "to": body.args},
+    )
+    return JobRead.model_validate(edited)
+
+
+@router.post(
+    "/accounts/{account_id}/{action}",
+    response_model=AccountPauseRead,
+    dependencies=[Depends(csrf_protect)],
+    summary="Pause or resume one platform account's publishing",
+)
+async def account_action(
+    account_id: int, action: QueueAction, principal: Operator, session: DbSession
+) -> AccountPauseRead:
+    account = await session.get(Account, account_id)
+    if account is None or not principal.can_see(account.brand_id):
+        raise NotFound(f"account {account_id} not found")
+    if not principal.can(QUEUE_OPERATE, account.brand_id):
+        raise Forbidden("you do not have the 'queue.operate' permission on this brand")
+    paused = action == "pause"
+    await admin.set_pause(
+        session,
+        f"account:{account_id}",
+        paused=paused,
+        reason=f"by user:{principal.user.id}",
+        now=utcnow(),
+    )
+    await audit.record(
+        session,
+        actor=f"user:{principal.user.id}",
+        action="account.paused" if paused else "account.resumed",
+        object_type="account",
+        object_id=account_id,
+        brand_id=account.brand_id,
+    )
+    return AccountPauseRead(account_id=account_id, paused=paused)
+
+
+@router.get(
+    "/breakers", response_model=list[BreakerRead], summary="Circuit breakers and their state"
+)
+async def get_breakers(principal: Viewer, session: ReadSession) -> list[BreakerRead]:
+    return [BreakerRead.model_validate(row) for row in await breaker.states(session)]

@@ -55,3 +55,26 @@ class QueueRead(BaseModel):
     queue: str
     paused: bool
     counts: dict[str, int] = Field(description="Jobs by state")
+
+
+class JobEdit(BaseModel):
+    """New arguments for a dead-lettered job, which then runs again."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    args: dict[str, Any]
+
+
+class AccountPauseRead(BaseModel):
+    account_id: int
+    paused: bool
+
+
+class BreakerRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    key: str
+    state: str
+    failures: int
+    open_until: datetime | None
+    last_error: str | None

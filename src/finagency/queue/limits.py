@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+import structlog
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -20,6 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from finagency.core.time import utcnow
 from finagency.models import RateBucket
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,13 +122,25 @@ return 0
 
 
 class RedisRateLimiter:
-    """Buckets in Redis: one atomic script per token, no database write on the hot path."""
+    """Buckets in Redis: one atomic script per token, no database write on the hot path.
+
+    Redis is optional infrastructure: when it does not answer, the database buckets take
+    over (a warning is logged), so a Redis outage slows nothing down and loses nothing.
+    """
 
     def __init__(self, redis: Redis, prefix: str = "finagency:rate:") -> None:
         self.redis = redis
         self.prefix = prefix
+        self.fallback = DatabaseRateLimiter()
 
     async def acquire(self, session: AsyncSession, key: str, rate: Rate) -> datetime | None:
+        try:
+            return await self._acquire(key, rate)
+        except RedisError as error:
+            log.warning("rate_limit.redis_unavailable", key=key, error=type(error).__name__)
+            return await self.fallback.acquire(session, key, rate)
+
+    async def _acquire(self, key: str, rate: Rate) -> datetime | None:
         now = utcnow()
         now_ms = int(now.timestamp() * 1000)
         answer = await self.redis.eval(
@@ -140,6 +156,13 @@ class RedisRateLimiter:
         return now + timedelta(milliseconds=int(answer) - now_ms)
 
     async def hold(self, session: AsyncSession, key: str, rate: Rate, until: datetime) -> None:
+        try:
+            await self._hold(key, rate, until)
+        except RedisError as error:
+            log.warning("rate_limit.redis_unavailable", key=key, error=type(error).__name__)
+            await self.fallback.hold(session, key, rate, until)
+
+    async def _hold(self, key: str, rate: Rate, until: datetime) -> None:
         held_ms = int((until + rate.tolerance).timestamp() * 1000)
         ttl_ms = max(held_ms - int(utcnow().timestamp() * 1000), 0) + 1000
         current = await self.redis.get(self.prefix + key)

@@ -17,6 +17,7 @@ from finagency.models import FINAL_STATES, Job, JobCounter, JobState, QueueContr
 from finagency.queue.retry import Decision
 
 _ERROR_HISTORY_LIMIT = 20
+_FINAL = tuple(state.value for state in FINAL_STATES)
 
 
 def _fenced(job_id: int, token: str) -> Any:
@@ -207,9 +208,13 @@ async def set_paused(
         row.paused, row.reason, row.updated_at = paused, reason, now
 
 
-async def prune_finished(session: AsyncSession, older_than: datetime) -> int:
+async def prune_finished(
+    session: AsyncSession,
+    older_than: datetime,
+    states: Sequence[str] = _FINAL,
+) -> int:
     """Delete finished jobs, first folding them into counters that survive pruning."""
-    finished = and_(Job.state.in_([s.value for s in FINAL_STATES]), Job.finalized_at < older_than)
+    finished = and_(Job.state.in_(list(states)), Job.finalized_at < older_than)
     rows = await session.execute(
         select(Job.queue, Job.task, Job.state, Job.id).where(finished).order_by(Job.id)
     )

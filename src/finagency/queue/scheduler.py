@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
+import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -20,9 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from finagency.core.db import transaction
 from finagency.models import CronFire, utcnow
 from finagency.queue.enqueue import enqueue
+from finagency.queue.leader import resign, try_lead
 from finagency.queue.registry import TaskRegistry
 
 log = structlog.get_logger(__name__)
+
+LEADER = "scheduler"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +82,11 @@ class Scheduler:
         recurring: list[RecurringJob],
         *,
         tick_seconds: float = 1.0,
+        owner: str | None = None,
+        leader_ttl: timedelta = timedelta(seconds=10),
     ) -> None:
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.leader_ttl = leader_ttl
         self.sessionmaker = sessionmaker
         self.registry = registry
         self.recurring = recurring
@@ -86,6 +96,11 @@ class Scheduler:
 
     def stop(self) -> None:
         self._stopping.set()
+
+    async def lead(self, now: datetime) -> bool:
+        """Only one scheduler does the work at a time; the others stand by for failover."""
+        async with transaction(self.sessionmaker) as session:
+            return await try_lead(session, LEADER, self.owner, ttl=self.leader_ttl, now=now)
 
     async def tick(self, now: datetime | None = None) -> list[int]:
         now = now or utcnow()
@@ -106,10 +121,23 @@ class Scheduler:
 
     async def run(self) -> None:
         log.info("scheduler.started", jobs=[r.name for r in self.recurring])
+        leading = False
         while not self._stopping.is_set():
             try:
-                await self.tick()
+                now = utcnow()
+                # The cron_fire key already makes each slot fire once; the leader lease
+                # spares the database the standby schedulers' work.
+                is_leader = await self.lead(now)
+                if is_leader != leading:
+                    log.info("scheduler.leadership", leading=is_leader, owner=self.owner)
+                    leading = is_leader
+                if is_leader:
+                    await self.tick(now)
             except Exception:
                 log.exception("scheduler.tick_failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self.tick_seconds)
+        if leading:
+            with contextlib.suppress(Exception):
+                async with transaction(self.sessionmaker) as session:
+                    await resign(session, LEADER, self.owner)
