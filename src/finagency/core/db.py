@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.pool import NullPool
 
 # Execution option that marks a connection as read-only, so SQLite opens a plain BEGIN.
 READ_ONLY = "finagency_read_only"
@@ -34,8 +33,10 @@ def create_engine(url: str, *, echo: bool = False, busy_timeout_ms: int = 5000) 
         engine = create_async_engine(
             url,
             echo=echo,
-            # Each connection is cheap on SQLite and pooling them only hides lock holders.
-            poolclass=NullPool,
+            # Opening a connection and setting its PRAGMAs costs milliseconds, more than a
+            # claim; a small pool keeps them. Locks are per transaction, not per connection.
+            pool_size=5,
+            max_overflow=20,
             connect_args={"timeout": busy_timeout_ms / 1000},
         )
         _install_sqlite_pragmas(engine, busy_timeout_ms)

@@ -38,6 +38,26 @@ async def complete_job(session: AsyncSession, job_id: int, token: str, now: date
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+async def complete_jobs(session: AsyncSession, tokens: dict[int, str], now: datetime) -> int:
+    """Complete many jobs in one statement; each only while its own lease token is current.
+
+    Tokens are random and unique per claim, so matching both sets is matching the pairs.
+    """
+    if not tokens:
+        return 0
+    result = await session.execute(
+        update(Job)
+        .where(
+            Job.id.in_(list(tokens)),
+            Job.lease_token.in_(list(tokens.values())),
+            Job.state == JobState.RUNNING.value,
+        )
+        .values(state=JobState.COMPLETED.value, finalized_at=now, **_cleared_lease())
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 async def fail_job(
     session: AsyncSession,
     job: Job,

@@ -70,6 +70,11 @@ class Worker:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.processed = 0
         self._inflight: dict[int, tuple[str, asyncio.Task[None]]] = {}
+        # Jobs whose task wrote nothing: their completions are committed together, in batches.
+        self._completions: dict[int, tuple[str, JobInfo]] = {}
+        self._completions_ready = asyncio.Event()
+        self._slot_freed = asyncio.Event()
+        self._paused: tuple[float, set[str]] = (0.0, set())
         self._stopping = asyncio.Event()
         self._slots = asyncio.Semaphore(config.concurrency)
 
@@ -86,6 +91,7 @@ class Worker:
         loops = [
             asyncio.create_task(self._heartbeat_loop(), name="worker-heartbeat"),
             asyncio.create_task(self._rescue_loop(), name="worker-rescue"),
+            asyncio.create_task(self._completion_loop(), name="worker-completions"),
         ]
         engine = self.sessionmaker.kw.get("bind")
         if engine is not None and engine.dialect.name == "postgresql":
@@ -99,6 +105,7 @@ class Worker:
             await self._claim_loop()
         finally:
             await self._drain_inflight()
+            await self._flush_completions()
             for loop_task in loops:
                 loop_task.cancel()
             for loop_task in loops:
@@ -118,6 +125,7 @@ class Worker:
             if not claimed and not self._inflight:
                 break
             await asyncio.gather(*(task for _, task in list(self._inflight.values())))
+            await self._flush_completions()
         return self.processed - before
 
     # -- claiming --------------------------------------------------------------------
@@ -133,6 +141,12 @@ class Worker:
                     await asyncio.sleep(self.config.poll_interval)
             if claimed and self._free_slots() > 0:
                 continue  # a full batch suggests more is waiting
+            if self._free_slots() <= 0:
+                # Every slot is busy: wait for one to free rather than for new work.
+                self._slot_freed.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._slot_freed.wait(), self.config.poll_interval)
+                continue
             await self.notifier.wait(self.config.poll_interval)
 
     def _free_slots(self) -> int:
@@ -145,7 +159,7 @@ class Worker:
         now = utcnow()
         started = time.perf_counter()
         async with transaction(self.sessionmaker) as session:
-            paused = await queries.paused_queues(session)
+            paused = await self._paused_queues(session)
             queues = [queue for queue in self.config.queues if queue not in paused]
             jobs = await claim_jobs(
                 session,
@@ -163,6 +177,14 @@ class Worker:
             task = asyncio.create_task(self._execute(info, token), name=f"job-{info.id}")
             self._inflight[info.id] = (token, task)
         return len(claimed)
+
+    async def _paused_queues(self, session: AsyncSession) -> set[str]:
+        # Pauses change rarely; reading them once a second spares every claim a query.
+        checked_at, paused = self._paused
+        if time.monotonic() - checked_at > 1.0:
+            paused = await queries.paused_queues(session)
+            self._paused = (time.monotonic(), paused)
+        return paused
 
     # -- running ---------------------------------------------------------------------
 
@@ -196,7 +218,11 @@ class Worker:
                     await session.rollback()
                     outcome = await self._record_failure(info, token, error)
                     return
-                if await queries.complete_job(session, info.id, token, utcnow()):
+                if not session.in_transaction():
+                    # The task wrote nothing: its completion joins the next batch.
+                    self._completions[info.id] = (token, info)
+                    self._completions_ready.set()
+                elif await queries.complete_job(session, info.id, token, utcnow()):
                     await session.commit()
                     self.processed += 1
                 else:
@@ -206,6 +232,7 @@ class Worker:
                     log.warning("job.completion_fenced", job_id=info.id, task=info.task)
         finally:
             self._inflight.pop(info.id, None)
+            self._slot_freed.set()
             JOBS_FINISHED.labels(queue=info.queue, task=info.task, outcome=outcome).inc()
             JOB_DURATION.labels(queue=info.queue, task=info.task).observe(
                 (utcnow() - started).total_seconds()
@@ -256,6 +283,37 @@ class Worker:
                 async with transaction(self.sessionmaker) as session:
                     await queries.release_jobs(session, tokens, utcnow())
 
+    # -- batched completions ---------------------------------------------------------
+
+    async def _completion_loop(self) -> None:
+        while True:
+            await self._completions_ready.wait()
+            self._completions_ready.clear()
+            try:
+                await self._flush_completions()
+            except Exception:
+                # The jobs stay ours (the heartbeat keeps their leases); try again shortly.
+                log.exception("worker.completion_failed", worker_id=self.worker_id)
+                await asyncio.sleep(self.config.poll_interval)
+                self._completions_ready.set()
+
+    async def _flush_completions(self) -> None:
+        """Commit every pending completion in one transaction, fenced by each lease token."""
+        if not self._completions:
+            return
+        batch, self._completions = self._completions, {}
+        try:
+            async with transaction(self.sessionmaker) as session:
+                done = await queries.complete_jobs(
+                    session, {job_id: token for job_id, (token, _) in batch.items()}, utcnow()
+                )
+        except BaseException:
+            self._completions = {**batch, **self._completions}
+            raise
+        self.processed += done
+        if done < len(batch):
+            log.warning("job.completion_fenced", count=len(batch) - done)
+
     # -- background duties -----------------------------------------------------------
 
     async def _heartbeat_loop(self) -> None:
@@ -264,6 +322,7 @@ class Worker:
             try:
                 now = utcnow()
                 tokens = {job_id: token for job_id, (token, _) in self._inflight.items()}
+                tokens.update({job_id: token for job_id, (token, _) in self._completions.items()})
                 async with transaction(self.sessionmaker) as session:
                     await queries.extend_leases(
                         session, tokens, now + timedelta(seconds=self.config.lease_seconds)
