@@ -23,6 +23,9 @@ class Account(IdMixin, CreatedMixin, Base):
     platform: Mapped[str] = mapped_column(String(40))
     handle: Mapped[str] = mapped_column(String(200))
     display_name: Mapped[str] = mapped_column(String(200), default="")
+    # The API's base URL when it is not the platform's public one (a Mastodon instance, a
+    # Bluesky PDS, a local fake platform); None means the platform's default.
+    base_url: Mapped[str | None] = mapped_column(Text, default=None)
     # Fernet token of the JSON credentials; never logged, never returned by the API.
     credentials_encrypted: Mapped[str | None] = mapped_column(Text, default=None)
     token_expires_at: Mapped[datetime | None] = mapped_column(default=None)
