@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from finagency.cli import admin, processes
+from finagency.cli import admin, platforms, processes
 from finagency.cli.queue import queue_app
 
 app = typer.Typer(
@@ -15,6 +15,7 @@ app = typer.Typer(
 )
 processes.register(app)
 admin.register(app)
+platforms.register(app)
 app.add_typer(queue_app, name="queue")
 
 if __name__ == "__main__":  # pragma: no cover

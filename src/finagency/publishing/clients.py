@@ -1,27 +1,14 @@
-"""Which client publishes for an account (the sandbox now; real platforms plug in here)."""
+"""Which client publishes for an account: the sandbox, or a real platform with its stored credentials."""
 
 from __future__ import annotations
 
-from typing import Protocol
-
-from finagency.core.errors import PermanentExternalError
 from finagency.core.services import Services
+from finagency.integrations.platforms.base import Credentials, PlatformClient
+from finagency.integrations.platforms.registry import build_client
 from finagency.integrations.platforms.sandbox import SandboxClient
-from finagency.integrations.platforms.types import PublishedPost, RemotePost
 from finagency.models import Account
+from finagency.publishing.accounts import read_credentials, save_refreshed_credentials
 from finagency.publishing.sandbox_store import DatabaseSandboxStore
-
-
-class PlatformClient(Protocol):
-    async def create_post(self, text: str, *, idempotency_key: str) -> PublishedPost: ...
-
-    async def find_post(self, idempotency_key: str) -> RemotePost | None: ...
-
-
-def can_read_back(platform: str) -> bool:
-    """Platforms whose recent posts can be searched; the rest need a person to confirm."""
-    base = platform.split(":", 1)[0]
-    return base in {"sandbox", "x", "bluesky", "mastodon", "linkedin"}
 
 
 def client_for(account: Account, services: Services) -> PlatformClient:
@@ -33,6 +20,18 @@ def client_for(account: Account, services: Services) -> PlatformClient:
             handle=account.handle,
             failure_rate=services.settings.sandbox_failure_rate,
         )
-    raise PermanentExternalError(
-        f"no client for platform {account.platform!r} is available in this version"
+    account_id = account.id
+
+    async def save(credentials: Credentials) -> None:
+        await save_refreshed_credentials(
+            services.sessionmaker, services.secret_box, account_id, credentials
+        )
+
+    return build_client(
+        account.platform,
+        read_credentials(services.secret_box, account),
+        # Account base URLs are admin-configured: they go through the guarded client.
+        services.http,
+        base_url=account.base_url,
+        on_credentials=save,
     )

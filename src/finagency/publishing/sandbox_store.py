@@ -55,3 +55,13 @@ class DatabaseSandboxStore:
             ).first()
             await session.rollback()
         return (row[0], row[1], row[2]) if row else None
+
+    async def created_at(self, external_id: int) -> datetime | None:
+        async with self.sessionmaker() as session:
+            stamp = await session.scalar(
+                select(SandboxPost.created_at).where(
+                    SandboxPost.id == external_id, SandboxPost.account_id == self.account_id
+                )
+            )
+            await session.rollback()
+        return stamp

@@ -17,9 +17,11 @@ from finagency.core.errors import (
 from finagency.core.events import Event
 from finagency.core.services import Services
 from finagency.core.time import utcnow
+from finagency.integrations.platforms.base import PostRequest
+from finagency.integrations.platforms.registry import duplicate_content_errors
 from finagency.models import Account, Job, JobState, Post, PostStatus, PublishAttempt
-from finagency.publishing import limits
-from finagency.publishing.clients import can_read_back, client_for
+from finagency.publishing import accounts, limits
+from finagency.publishing.clients import client_for
 from finagency.publishing.service import PUBLISH_QUEUE, PUBLISH_TASK, publish_key
 from finagency.queue import Discard, JobContext, Snooze, Task, breaker
 
@@ -75,54 +77,86 @@ async def publish_post(ctx: JobContext) -> None:
     client = client_for(account, services)
 
     attempt = await _open_attempt(session, post.id)
-    if attempt is not None:
+    if attempt is not None and not client.supports_idempotency_key:
         # A previous run may have published before it died: find out before sending again.
-        if not can_read_back(account.platform):
+        if not client.supports_read_back:
             post.status = PostStatus.UNCONFIRMED
             post.failure_reason = "the platform cannot be read back; a person must confirm"
             attempt.outcome = "unknown"
             await _audit(session, post, "post.unconfirmed", attempt_no=attempt.attempt_no)
             return
-        found = await client.find_post(attempt.idempotency_key)
+        found = await client.find_post(attempt.idempotency_key, post.text)
         if found is not None:
-            _mark_published(post, attempt, found.external_id, found.url)
-            await _audit(
-                session, post, "post.published", reconciled=True, external_id=found.external_id
-            )
-            _announce(services, post)
+            await _published(ctx, post, attempt, found.external_id, found.url, reconciled=True)
             return
         attempt.outcome, attempt.finished_at = "failed", utcnow()
         attempt.error = "reconciled: not found on the platform, sending again"
+        attempt = None
+    # (With an idempotency key, resending with the same key *is* the reconciliation: the
+    # platform answers with the original post if the first send arrived.)
 
     if ctx.is_late or (post.latest_at is not None and utcnow() > post.latest_at):
         post.status = PostStatus.EXPIRED
         post.failure_reason = "its publishing window closed before it could go out"
+        if attempt is not None:
+            attempt.outcome, attempt.finished_at = "unknown", utcnow()
         await _audit(session, post, "post.expired", latest_at=str(post.latest_at))
         return
     if account.status != "active":
         raise Snooze(
             utcnow() + timedelta(minutes=5), f"account {account.handle} is {account.status}"
         )
+    gate = await limits.wait_for_gates(session, services, account)
+    if gate is not None:
+        raise Snooze(*gate)  # wait for the breaker or a rate-limit token, attempt not spent
 
-    attempt_no = (
-        await session.scalar(select(func.count()).where(PublishAttempt.post_id == post.id)) or 0
-    ) + 1
-    attempt = PublishAttempt(
-        brand_id=post.brand_id,
-        post_id=post.id,
-        attempt_no=attempt_no,
-        idempotency_key=idempotency_key(post),
-        started_at=utcnow(),
-        outcome="sending",
-    )
-    session.add(attempt)
+    if attempt is None:
+        attempt_no = (
+            await session.scalar(select(func.count()).where(PublishAttempt.post_id == post.id)) or 0
+        ) + 1
+        attempt = PublishAttempt(
+            brand_id=post.brand_id,
+            post_id=post.id,
+            attempt_no=attempt_no,
+            idempotency_key=idempotency_key(post),
+            started_at=utcnow(),
+            outcome="sending",
+        )
+        session.add(attempt)
     post.status = PostStatus.PUBLISHING
     await ctx.checkpoint()  # the intent is durable before the platform hears of it
 
-    text = "\n\n".join(post.parts) if post.parts else post.text
+    request = PostRequest(
+        text=post.text,
+        idempotency_key=attempt.idempotency_key,
+        parts=tuple(post.parts or ()),
+        link=post.link,
+    )
     try:
-        result = await client.create_post(text, idempotency_key=attempt.idempotency_key)
-    except (PermanentExternalError, AuthExpiredError, RateLimitedExternalError) as error:
+        result = await client.create_post(request)
+    except duplicate_content_errors() as error:
+        # The platform already holds this text: the earlier send probably went out.
+        found = await client.find_post(attempt.idempotency_key, post.text)
+        if found is not None:
+            await _published(ctx, post, attempt, found.external_id, found.url, reconciled=True)
+            return
+        attempt.outcome, attempt.error = "unknown", str(error)
+        post.status = PostStatus.UNCONFIRMED
+        post.failure_reason = (
+            "the platform reports a duplicate but it cannot be found; confirm by hand"
+        )
+        await _audit(session, post, "post.unconfirmed", reason=str(error))
+        return
+    except AuthExpiredError as error:
+        attempt.outcome, attempt.finished_at, attempt.error = "failed", utcnow(), str(error)
+        post.status = PostStatus.SCHEDULED  # it waits for the account to be reconnected
+        if await accounts.mark_auth_expired(session, account, str(error)):
+            services.events.publish(
+                Event("account.auth_expired", {"account_id": account.id}, brand_id=account.brand_id)
+            )
+        await ctx.checkpoint()
+        raise Snooze(utcnow() + timedelta(hours=1), "account credentials expired") from error
+    except (PermanentExternalError, RateLimitedExternalError) as error:
         # These answers prove the post did not go out, so the attempt can be closed.
         attempt.outcome, attempt.finished_at, attempt.error = "failed", utcnow(), str(error)
         if isinstance(error, RateLimitedExternalError):
@@ -147,9 +181,23 @@ async def publish_post(ctx: JobContext) -> None:
         raise
     for key in limits.breaker_keys(account):
         await breaker.record_success(session, key)
-    _mark_published(post, attempt, result.external_id, result.url)
-    await _audit(session, post, "post.published", external_id=result.external_id)
-    _announce(services, post)
+    await _published(ctx, post, attempt, result.external_id, result.url, reconciled=False)
+
+
+async def _published(
+    ctx: JobContext,
+    post: Post,
+    attempt: PublishAttempt,
+    external_id: str,
+    url: str,
+    *,
+    reconciled: bool,
+) -> None:
+    _mark_published(post, attempt, external_id, url)
+    await _audit(
+        ctx.session, post, "post.published", reconciled=reconciled, external_id=external_id
+    )
+    _announce(ctx.services, post)
 
 
 async def _give_up(ctx: JobContext, post: Post, reason: str) -> None:

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from finagency.core.errors import PermanentExternalError, TransientExternalError
 from finagency.core.time import utcnow
+from finagency.integrations.platforms.base import AccountIdentity, PostRequest, RateLimitInfo
 from finagency.integrations.platforms.textrules import rules_for
 from finagency.integrations.platforms.types import Engagement, PublishedPost, RemotePost
 
@@ -24,6 +25,8 @@ class SandboxStore(Protocol):
         ...
 
     async def find(self, idempotency_key: str) -> tuple[int, str, datetime] | None: ...
+
+    async def created_at(self, external_id: int) -> datetime | None: ...
 
 
 class SandboxClient:
@@ -49,7 +52,14 @@ class SandboxClient:
     def _url(self, external_id: int) -> str:
         return f"{self.base_url}/{self.handle}/{external_id}"
 
-    async def create_post(self, text: str, *, idempotency_key: str) -> PublishedPost:
+    name = "sandbox"
+    supports_read_back = True
+    supports_idempotency_key = True
+    last_rate_limit: RateLimitInfo | None = None
+
+    async def create_post(self, request: PostRequest) -> PublishedPost:
+        text = "\n\n".join(request.thread)
+        idempotency_key = request.idempotency_key
         if not text.strip():
             raise PermanentExternalError("the sandbox refuses an empty post")
         if not self.rules.fits(text) and not self.rules.supports_threads:
@@ -64,7 +74,15 @@ class SandboxClient:
         )
         return PublishedPost(str(external_id), self._url(external_id), created_at)
 
-    async def find_post(self, idempotency_key: str) -> RemotePost | None:
+    async def recent_posts(self, limit: int = 20) -> list[RemotePost]:
+        return []  # the sandbox answers find_post by key, which is all reconciliation needs
+
+    async def verify(self) -> AccountIdentity:
+        return AccountIdentity(
+            id=self.handle, handle=self.handle, display_name=f"sandbox ({self.stands_in_for})"
+        )
+
+    async def find_post(self, idempotency_key: str, text: str = "") -> RemotePost | None:
         """Read back: the sandbox can always say whether a keyed post exists."""
         found = await self.store.find(idempotency_key)
         if found is None:
@@ -74,10 +92,11 @@ class SandboxClient:
             str(external_id), self._url(external_id), text, idempotency_key, created_at
         )
 
-    def engagement(
-        self, external_id: str, published_at: datetime, now: datetime | None = None
-    ) -> Engagement:
-        return simulated_engagement(external_id, published_at, now or utcnow())
+    async def engagement(self, external_id: str) -> Engagement:
+        found = await self.store.created_at(int(external_id)) if external_id.isdigit() else None
+        if found is None:
+            return Engagement()
+        return simulated_engagement(external_id, found, utcnow())
 
 
 def simulated_engagement(external_id: str, published_at: datetime, now: datetime) -> Engagement:
