@@ -20,6 +20,7 @@ from finagency.auth.sessions import install_session_middleware
 from finagency.config import Settings
 from finagency.core.errors import AppError, NotAuthenticated, RateLimited
 from finagency.core.logging import configure_logging
+from finagency.integrations.platforms.fakes import server as fake_platforms
 from finagency.ops import demo
 from finagency.ops.health import router as health_router
 from finagency.ops.migrations import upgrade_database
@@ -111,6 +112,9 @@ def create_app(settings: Settings | None = None, *, roles: Roles | None = None) 
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    if settings.demo_platforms == "fake":
+        # The demo's stand-ins for X, LinkedIn, Mastodon, Bluesky and Telegram.
+        app.mount(demo.FAKES_PREFIX, fake_platforms.create_app())
     return app
 
 

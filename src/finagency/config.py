@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -84,6 +85,16 @@ class Settings(BaseSettings):
     demo: bool = False
     # Share of sandbox publishes that fail with a simulated 503, to show retries working.
     sandbox_failure_rate: float = 0.0
+    # Where the demo publishes: "sandbox" (into the database) or "fake" (the local fakes of
+    # X, LinkedIn, Mastodon, Bluesky and Telegram, served by the same process under /fakes).
+    demo_platforms: Literal["sandbox", "fake"] = "sandbox"
+
+    @property
+    def public_url(self) -> str:
+        """How this process reaches itself (the demo's fake platforms live here)."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host  # noqa: S104
+        return f"http://{host}:{self.port}"
+
     log_level: str = "INFO"
     log_json: bool = False
 

@@ -19,6 +19,7 @@ from finagency.core.events import EventBus
 from finagency.core.http import build_guarded_client
 from finagency.core.services import Services
 from finagency.market import tasks as market_tasks
+from finagency.ops import audience
 from finagency.publishing import tasks as publishing_tasks
 from finagency.queue import NOTIFIER_KEY, Notifier, RecurringJob, TaskRegistry, Worker, WorkerConfig
 from finagency.queue.maintenance import PRUNE_TASK, prune_task
@@ -34,6 +35,7 @@ def build_registry(settings: Settings | None = None) -> TaskRegistry:
             *content_tasks.TASKS,
             *publishing_tasks.TASKS,
             *analytics_tasks.TASKS,
+            *audience.TASKS,
             prune_task(
                 completed_after=timedelta(hours=worker.keep_completed_hours),
                 discarded_after=timedelta(days=worker.keep_dead_letters_days),
@@ -58,6 +60,11 @@ def recurring_jobs(settings: Settings) -> list[RecurringJob]:
         ),
         RecurringJob("sweep-orphans", "publishing.sweep_orphans", every_seconds=60),
         RecurringJob("prune-jobs", PRUNE_TASK, every_seconds=3600),
+        *(
+            [RecurringJob("demo-audience", audience.AUDIENCE_TASK, every_seconds=30)]
+            if settings.demo_platforms == "fake"
+            else []
+        ),
     ]
 
 
@@ -77,8 +84,11 @@ async def open_services(
         log.warning(
             "secret_key.missing", hint="set FINAGENCY_SECRET_KEY to store platform credentials"
         )
+    allow = list(settings.http.allow_private)
+    if settings.demo_platforms == "fake":
+        allow.append("127.0.0.0/8")  # the demo's fake platforms are served by this host
     http = build_guarded_client(
-        allow=settings.http.allow_private,
+        allow=allow,
         timeout=settings.http.timeout,
         user_agent=settings.http.user_agent,
     )

@@ -76,7 +76,7 @@ def wait_until_healthy(base_url: str, process: subprocess.Popen[bytes], log_path
 
 
 @contextmanager
-def running_server(workdir: Path) -> Iterator[Server]:
+def running_server(workdir: Path, **extra_env: str) -> Iterator[Server]:
     """Start `finagency serve --demo` on a free port with its own SQLite file; stop it after."""
     port = free_port()
     env = {
@@ -86,6 +86,7 @@ def running_server(workdir: Path) -> Iterator[Server]:
         "FINAGENCY_HOST": "127.0.0.1",
         "FINAGENCY_SECRET_KEY": "e2e-secret-key-not-for-production",
         "FINAGENCY_LOG_LEVEL": "INFO",
+        **extra_env,
     }
     log_path = workdir / "serve.log"
     with log_path.open("wb") as log_file:

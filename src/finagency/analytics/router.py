@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from finagency.analytics import service
-from finagency.analytics.schemas import StatsDefinitionsRead, StatsRead
+from finagency.analytics.schemas import EngagementTotalsRead, StatsDefinitionsRead, StatsRead
 from finagency.auth.dependencies import CurrentPrincipal, ReadSession, require
 from finagency.auth.permissions import VIEW
 from finagency.core.errors import NotFound
@@ -52,3 +52,17 @@ async def get_stats(
 )
 async def get_stats_definitions(principal: Viewer) -> StatsDefinitionsRead:
     return StatsDefinitionsRead(definitions=dict(service.DEFINITIONS))
+
+
+@router.get(
+    "/engagement/totals",
+    response_model=EngagementTotalsRead,
+    summary="What published posts have earned so far (latest reading per post, summed)",
+)
+async def get_engagement_totals(
+    principal: Viewer,
+    session: ReadSession,
+    brand_id: Annotated[int | None, Query(description="Only this brand")] = None,
+) -> EngagementTotalsRead:
+    totals = await service.engagement_totals(session, stats_scope(principal, brand_id))
+    return EngagementTotalsRead.model_validate(totals)

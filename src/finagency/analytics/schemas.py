@@ -29,3 +29,14 @@ class StatsRead(BaseModel):
 
 class StatsDefinitionsRead(BaseModel):
     definitions: dict[str, str]
+
+
+class EngagementTotalsRead(BaseModel):
+    """Latest engagement of every published post, summed."""
+
+    posts: int
+    likes: int
+    reposts: int
+    replies: int
+    impressions: int
+    clicks: int

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import secrets
 import signal
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated
 
 import typer
 import uvicorn
+from pydantic import SecretStr
 
 from finagency.app import Roles, create_app
 from finagency.config import Settings
@@ -45,8 +49,30 @@ def serve(
 ) -> None:
     """Everything in one process: web, API, dashboard, worker and scheduler (migrates first)."""
     settings = Settings()
+    overrides: dict[str, object] = {}
+    if host:
+        overrides["host"] = host
+    if port:
+        overrides["port"] = port
+    if settings.effective_secret_key is None:
+        # One machine, no key configured: keep one next to the database, so sessions survive
+        # restarts and platform credentials can be encrypted.
+        overrides["secret_key"] = ensure_key_file(settings.data_dir / "secret.key")
+    settings = settings.model_copy(update=overrides)
     roles = Roles(worker=True, scheduler=True, migrate=True, demo=demo or settings.demo)
-    _serve_http(settings, roles, host, port)
+    _serve_http(settings, roles, None, None)
+
+
+def ensure_key_file(path: Path) -> SecretStr:
+    if path.exists():
+        return SecretStr(path.read_text().strip())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(32)
+    # Created readable by the owner only, before the key is written into it.
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(key + "\n")
+    return SecretStr(key)
 
 
 def web(host: HostOption = None, port: PortOption = None) -> None:

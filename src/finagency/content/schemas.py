@@ -27,6 +27,7 @@ class PostRead(BaseModel):
     scheduled_at: datetime | None
     latest_at: datetime | None
     published_at: datetime | None
+    external_id: str | None
     external_url: str | None
     failure_reason: str | None
     created_at: datetime

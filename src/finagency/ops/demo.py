@@ -13,8 +13,10 @@ from finagency.brands import service as brands
 from finagency.core.db import transaction
 from finagency.core.services import Services
 from finagency.core.time import utcnow
+from finagency.integrations.platforms.fakes.server import TEST_CREDENTIALS, base_url_for
 from finagency.market import service as market
 from finagency.models import Brand
+from finagency.publishing.accounts import connect_account
 from finagency.queue import enqueue
 
 log = structlog.get_logger(__name__)
@@ -42,6 +44,17 @@ DEMO_ACCOUNTS = (
     ("sandbox:linkedin", "northwind-capital", "Northwind on LinkedIn"),
     ("sandbox:telegram", "northwind_daily", "Northwind on Telegram"),
 )
+
+
+# With FINAGENCY_DEMO_PLATFORMS=fake the demo publishes to local fakes of these platforms.
+FAKE_ACCOUNTS = (
+    ("x", "finagency_fake", "Northwind on X (fake)"),
+    ("linkedin", "northwind-capital", "Northwind on LinkedIn (fake)"),
+    ("mastodon", "finagency", "Northwind on Mastodon (fake)"),
+    ("bluesky", "finagency.test", "Northwind on Bluesky (fake)"),
+    ("telegram", "finagency_news", "Northwind on Telegram (fake)"),
+)
+FAKES_PREFIX = "/fakes"
 
 
 async def is_empty(services: Services) -> bool:
@@ -72,10 +85,25 @@ async def seed(services: Services) -> list[DemoUser]:
             "news_per_run": 4,
         }
         brand.max_lateness_minutes = 60
-        for platform, handle, name in DEMO_ACCOUNTS:
-            await brands.add_account(
-                session, brand, platform=platform, handle=handle, display_name=name
-            )
+        if services.settings.demo_platforms == "fake":
+            root = services.settings.public_url + FAKES_PREFIX
+            for platform, handle, name in FAKE_ACCOUNTS:
+                await connect_account(
+                    session,
+                    services.secret_box,
+                    brand,
+                    platform=platform,
+                    handle=handle,
+                    display_name=name,
+                    credentials=dict(TEST_CREDENTIALS[platform]),
+                    base_url=base_url_for(root, platform),
+                    actor="demo",
+                )
+        else:
+            for platform, handle, name in DEMO_ACCOUNTS:
+                await brands.add_account(
+                    session, brand, platform=platform, handle=handle, display_name=name
+                )
         for demo_user in DEMO_USERS:
             user = await auth.create_user(
                 session,

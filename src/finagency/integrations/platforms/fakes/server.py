@@ -72,3 +72,49 @@ def create_app() -> Starlette:
         *(Mount(f"/{name}", app=factory()) for name, factory in FAKES.items()),
     ]
     return Starlette(routes=routes)
+
+
+def audience_update(
+    platform: str,
+    external_id: str,
+    *,
+    likes: int,
+    reposts: int,
+    replies: int,
+    impressions: int,
+    clicks: int,
+) -> tuple[str, dict[str, object]] | None:
+    """The fake's own endpoint and body that set a post's engagement (the demo's 'audience');
+    None for platforms whose APIs report no engagement to read back."""
+    bodies: dict[str, tuple[str, dict[str, object]]] = {
+        "x": (
+            "/__fake__/engage",
+            {
+                "id": external_id,
+                "like_count": likes,
+                "retweet_count": reposts,
+                "reply_count": replies,
+                "impression_count": impressions,
+            },
+        ),
+        "linkedin": (
+            "/__fake__/engage",
+            {
+                "urn": external_id,
+                "likes": likes,
+                "shares": reposts,
+                "comments": replies,
+                "impressions": impressions,
+                "clicks": clicks,
+            },
+        ),
+        "mastodon": (
+            "/__fake__/engage",
+            {"id": external_id, "favourites": likes, "reblogs": reposts, "replies": replies},
+        ),
+        "bluesky": (
+            "/__fake__/engage",
+            {"uri": external_id, "likes": likes, "reposts": reposts, "replies": replies},
+        ),
+    }
+    return bodies.get(platform)
