@@ -9,17 +9,27 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from finagency.auth.dependencies import CurrentPrincipal, ReadSession, require
-from finagency.auth.permissions import VIEW
-from finagency.content.schemas import PostDetailRead, PostPage, PostRead, PublishAttemptRead
-from finagency.core.errors import NotFound
+from finagency.auth.csrf import csrf_protect
+from finagency.auth.dependencies import CurrentPrincipal, DbSession, ReadSession, require
+from finagency.auth.permissions import POST_SCHEDULE, VIEW
+from finagency.content.schemas import (
+    PostDetailRead,
+    PostPage,
+    PostRead,
+    PublishAttemptRead,
+    ResolveRequest,
+)
+from finagency.core.errors import Forbidden, NotFound
+from finagency.core.time import utcnow
 from finagency.models import Approval, Finding, Post, PostStatus, PublishAttempt
+from finagency.publishing import service as publishing
 from finagency.review.router import visible_post
 from finagency.review.schemas import ApprovalRead, FindingRead
 
 router = APIRouter(tags=["posts"])
 
 Viewer = Annotated[CurrentPrincipal, Depends(require(VIEW))]
+Scheduler = Annotated[CurrentPrincipal, Depends(require(POST_SCHEDULE))]
 MAX_PAGE = 200
 
 
@@ -110,3 +120,27 @@ async def get_posts(
 )
 async def get_post(post_id: int, principal: Viewer, session: ReadSession) -> PostDetailRead:
     return await post_detail(session, await visible_post(session, principal, post_id))
+
+
+@router.post(
+    "/posts/{post_id}/resolve",
+    response_model=PostRead,
+    dependencies=[Depends(csrf_protect)],
+    summary="Decide an unconfirmed post: it went out, or publish it again",
+)
+async def resolve_post(
+    post_id: int, body: ResolveRequest, principal: Scheduler, session: DbSession
+) -> PostRead:
+    post = await visible_post(session, principal, post_id, for_update=True)
+    if not principal.can(POST_SCHEDULE, post.brand_id):
+        raise Forbidden("you do not have the 'post.schedule' permission on this brand")
+    await publishing.resolve_unconfirmed(
+        session,
+        post,
+        went_out=body.went_out,
+        actor=f"user:{principal.user.id}",
+        now=utcnow(),
+        external_url=body.external_url,
+    )
+    await session.flush()
+    return PostRead.model_validate(post)

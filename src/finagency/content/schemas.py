@@ -58,3 +58,12 @@ class PostPage(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+class ResolveRequest(BaseModel):
+    """A person's answer for an unconfirmed post: it went out (with its link), or send it again."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    went_out: bool
+    external_url: str | None = Field(default=None, max_length=2000)

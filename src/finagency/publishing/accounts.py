@@ -119,6 +119,9 @@ async def mark_auth_expired(session: AsyncSession, account: Account, reason: str
 
     Returns True when this call changed the state (so the caller says it once, not per post).
     """
+    # Several jobs of the account may hit the dead token at once: re-read the row under a
+    # lock so exactly one of them records the change.
+    await session.refresh(account, with_for_update=True)
     if account.status == "auth_expired":
         return False
     account.status = "auth_expired"

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from finagency.audit import service as audit
 from finagency.core.errors import InvalidTransition
 from finagency.core.time import utcnow
-from finagency.models import Brand, Job, JobState, Post, PostStatus
+from finagency.models import Brand, Job, JobState, Post, PostStatus, PublishAttempt
 from finagency.queue import enqueue
 
 PUBLISH_TASK = "publishing.publish_post"
@@ -115,4 +115,53 @@ async def cancel_post(session: AsyncSession, post: Post, *, actor: str, reason: 
         object_id=post.id,
         brand_id=post.brand_id,
         data={"reason": reason},
+    )
+
+
+async def resolve_unconfirmed(
+    session: AsyncSession,
+    post: Post,
+    *,
+    went_out: bool,
+    actor: str,
+    now: datetime,
+    external_url: str | None = None,
+) -> None:
+    """A person's decision on a post whose fate the platform cannot tell us.
+
+    ``went_out``: they saw it on the platform; it is recorded as published. Otherwise it is
+    published again (the open attempt is closed first, so nothing reconciles it twice).
+    """
+    if post.status != PostStatus.UNCONFIRMED:
+        raise InvalidTransition(
+            f"post {post.id} is {post.status}, not waiting for a person's confirmation"
+        )
+    open_attempts = (
+        await session.execute(
+            select(PublishAttempt).where(
+                PublishAttempt.post_id == post.id,
+                PublishAttempt.outcome.in_(["sending", "unknown"]),
+            )
+        )
+    ).scalars()
+    for attempt in open_attempts:
+        attempt.outcome = "confirmed_by_person" if went_out else "failed"
+        attempt.finished_at = now
+    if went_out:
+        post.status = PostStatus.PUBLISHED
+        post.published_at = post.published_at or now
+        post.external_url = external_url or post.external_url
+        post.failure_reason = None
+    else:
+        post.status = PostStatus.APPROVED
+        post.failure_reason = None
+        await schedule_post(session, post, at=now, actor=actor, latest_at=now + timedelta(hours=1))
+    await audit.record(
+        session,
+        actor=actor,
+        action="post.confirmed_out" if went_out else "post.republish",
+        object_type="post",
+        object_id=post.id,
+        brand_id=post.brand_id,
+        data={"external_url": external_url},
     )
