@@ -29,6 +29,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("/review", "Review"),
     NavItem("/posts", "Posts"),
     NavItem("/queue", "Queue"),
+    NavItem("/accounts", "Accounts"),
     NavItem("/market", "Market"),
     NavItem("/audit", "Audit"),
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 from sqlalchemy import select
-from web_support import Login, Seed
+from web_support import HTML, Login, Seed
 
 from finagency.core.services import Services
 from finagency.models import Account, Job, QueueControl
@@ -81,3 +81,50 @@ async def test_breakers_are_listed(
     assert [(row["key"], row["state"], row["last_error"]) for row in listed] == [
         ("platform:x", "open", "HTTP 503")
     ]
+
+
+async def test_accounts_page_says_once_which_account_needs_reconnecting(
+    client: httpx.AsyncClient, seed: Seed, login: Login, services: Services
+) -> None:
+    from finagency.core.db import transaction
+
+    async with transaction(services.sessionmaker) as session:
+        account = (
+            await session.execute(select(Account).where(Account.brand_id == seed.brand_ids["a"]))
+        ).scalar_one()
+        account.status, account.last_error = "auth_expired", "HTTP 401: token revoked"
+    await login(client, "admin")
+
+    page = (await client.get("/accounts", headers=HTML)).text
+
+    assert page.count("needs to be reconnected") == 1
+    assert "acme-desk" in page
+    assert "HTTP 401: token revoked" in page
+
+
+async def test_a_person_confirms_an_unconfirmed_post_from_the_posts_page(
+    client: httpx.AsyncClient, seed: Seed, login: Login, services: Services
+) -> None:
+    from finagency.core.db import transaction
+    from finagency.models import Post
+
+    post_id = seed.post_id("Failed at the platform")
+    async with transaction(services.sessionmaker) as session:
+        post = await session.get(Post, post_id)
+        assert post is not None
+        post.status = "unconfirmed"
+    token = await login(client, "admin")
+    listing = (await client.get("/posts?status=unconfirmed", headers=HTML)).text
+    assert "It went out" in listing
+    assert "Publish again" in listing
+
+    await client.post(
+        f"/posts/{post_id}/resolve",
+        data={"csrf_token": token, "decision": "went_out"},
+        headers=HTML,
+    )
+
+    async with services.read_sessionmaker() as session:
+        post = await session.get(Post, post_id)
+    assert post is not None
+    assert post.status == "published"

@@ -1,0 +1,136 @@
+"""Accounts (health, token expiry, breaker, pause) and a person's decision on unconfirmed posts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Form
+from sqlalchemy import select
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from finagency.auth.csrf import csrf_protect
+from finagency.auth.dependencies import DbSession, ReadSession
+from finagency.auth.permissions import POST_SCHEDULE, QUEUE_OPERATE
+from finagency.core.errors import AppError, Forbidden, NotFound
+from finagency.core.time import utcnow
+from finagency.models import Account, CircuitBreaker, QueueControl
+from finagency.publishing import service as publishing
+from finagency.queue import admin
+from finagency.review.router import visible_post
+from finagency.web.deps import PageViewer
+from finagency.web.templating import flash, render
+
+router = APIRouter()
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRow:
+    account: Account
+    brand: str
+    paused: bool
+    breaker: CircuitBreaker | None
+    can_operate: bool
+
+
+@router.get("/accounts")
+async def accounts_page(request: Request, viewer: PageViewer, session: ReadSession) -> Response:
+    query = select(Account).order_by(Account.brand_id, Account.platform, Account.handle)
+    if viewer.scope is not None:
+        query = query.where(Account.brand_id.in_(viewer.scope))
+    found = list((await session.execute(query)).scalars())
+    keys = [f"account:{account.id}" for account in found]
+    paused = set(
+        (
+            await session.execute(
+                select(QueueControl.key).where(
+                    QueueControl.key.in_(keys), QueueControl.paused.is_(True)
+                )
+            )
+        ).scalars()
+    )
+    breakers = {
+        row.key: row
+        for row in (
+            await session.execute(select(CircuitBreaker).where(CircuitBreaker.key.in_(keys)))
+        ).scalars()
+    }
+    rows = [
+        AccountRow(
+            account=account,
+            brand=viewer.brand_name(account.brand_id),
+            paused=f"account:{account.id}" in paused,
+            breaker=breakers.get(f"account:{account.id}"),
+            can_operate=viewer.principal.can(QUEUE_OPERATE, account.brand_id),
+        )
+        for account in found
+    ]
+    dead = [row for row in rows if row.account.status == "auth_expired"]
+    return render(
+        request,
+        "accounts.html",
+        {
+            "page_title": "Accounts",
+            "active": "/accounts",
+            "rows": rows,
+            "dead": dead,
+            "now": utcnow(),
+        },
+    )
+
+
+@router.post("/accounts/{account_id}/{action}", dependencies=[Depends(csrf_protect)])
+async def account_action(
+    account_id: int,
+    action: Literal["pause", "resume"],
+    request: Request,
+    viewer: PageViewer,
+    session: DbSession,
+) -> Response:
+    account = await session.get(Account, account_id)
+    if account is None or not viewer.principal.can_see(account.brand_id):
+        raise NotFound(f"account {account_id} not found")
+    if not viewer.principal.can(QUEUE_OPERATE, account.brand_id):
+        raise Forbidden("you do not have the 'queue.operate' permission on this brand")
+    await admin.set_pause(
+        session,
+        f"account:{account_id}",
+        paused=action == "pause",
+        reason=f"by user:{viewer.principal.user.id}",
+        now=utcnow(),
+    )
+    flash(
+        request,
+        f"Account {account.handle} {'paused' if action == 'pause' else 'resumed'}.",
+        "success",
+    )
+    return RedirectResponse("/accounts", status_code=303)
+
+
+@router.post("/posts/{post_id}/resolve", dependencies=[Depends(csrf_protect)])
+async def resolve(
+    post_id: int,
+    request: Request,
+    viewer: PageViewer,
+    session: DbSession,
+    decision: Annotated[Literal["went_out", "publish_again"], Form()],
+) -> Response:
+    post = await visible_post(session, viewer.principal, post_id, for_update=True)
+    if not viewer.principal.can(POST_SCHEDULE, post.brand_id):
+        raise Forbidden("you do not have the 'post.schedule' permission on this brand")
+    try:
+        await publishing.resolve_unconfirmed(
+            session,
+            post,
+            went_out=decision == "went_out",
+            actor=f"user:{viewer.principal.user.id}",
+            now=utcnow(),
+        )
+    except AppError as error:
+        await session.rollback()
+        flash(request, f"Post {post_id}: {error.message}", "error")
+    else:
+        message = "recorded as published" if decision == "went_out" else "will be published again"
+        flash(request, f"Post {post_id} {message}.", "success")
+    return RedirectResponse("/posts?status=unconfirmed", status_code=303)
