@@ -57,6 +57,22 @@ class LLMSettings(BaseModel):
     model: str | None = None
 
 
+class PlatformAppSettings(BaseModel):
+    """An OAuth 2.0 app registered with a platform (X, LinkedIn), for connecting accounts."""
+
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    # Where people consent; None: the platform's own page.
+    authorize_url: str | None = None
+    # The API host, also where tokens are issued; None: the platform's own.
+    api_base_url: str | None = None
+
+
+class PlatformsSettings(BaseModel):
+    x: PlatformAppSettings = Field(default_factory=PlatformAppSettings)
+    linkedin: PlatformAppSettings = Field(default_factory=PlatformAppSettings)
+
+
 class SecuritySettings(BaseModel):
     secret_key: SecretStr | None = None
     session_max_age_seconds: int = 12 * 3600
@@ -105,6 +121,7 @@ class Settings(BaseSettings):
     http: HttpSettings = Field(default_factory=HttpSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
+    platforms: PlatformsSettings = Field(default_factory=PlatformsSettings)
 
     @property
     def db_url(self) -> str:

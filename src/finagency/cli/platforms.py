@@ -8,6 +8,7 @@ import sys
 import uuid
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import typer
@@ -20,14 +21,18 @@ from finagency.config import Settings
 from finagency.core.db import transaction
 from finagency.core.errors import AppError
 from finagency.core.http import build_guarded_client
+from finagency.core.time import utcnow
 from finagency.integrations.platforms.base import PostRequest
 from finagency.integrations.platforms.fakes import server as fakes
 from finagency.integrations.platforms.registry import PLATFORMS, build_client
 from finagency.models import Account, Brand
 from finagency.publishing import accounts as account_service
+from finagency.publishing import connect
 from finagency.publishing.clients import client_for
 from finagency.runtime import open_services
 
+# The CLI acts for whoever runs it on the server; OAuth states it starts are bound to this id.
+CLI_USER = 0
 account_app = typer.Typer(
     help="Platform accounts: add, list, verify, remove.", no_args_is_help=True
 )
@@ -233,3 +238,65 @@ def register(app: typer.Typer) -> None:
     app.add_typer(account_app, name="account")
     app.command()(publish)
     app.command("fake-platforms")(fake_platforms)
+
+
+@account_app.command("connect")
+def account_connect(
+    platform: Annotated[str, typer.Option(help="x or linkedin (OAuth 2.0 with PKCE).")],
+    brand: Annotated[str, typer.Option(help="Brand slug.")],
+) -> None:
+    """Connect an X or LinkedIn account: open the printed link, consent, then paste the URL
+    the platform sent your browser back to."""
+    settings = Settings()
+
+    async def start() -> str:
+        async with (
+            open_services(settings) as services,
+            transaction(services.sessionmaker) as session,
+        ):
+            found = (
+                await session.execute(select(Brand).where(Brand.slug == brand))
+            ).scalar_one_or_none()
+            if found is None:
+                raise typer.BadParameter(f"no brand with slug {brand!r}")
+            return await connect.start_connect(
+                session,
+                settings,
+                brand_id=found.id,
+                user_id=CLI_USER,
+                platform=platform,
+                now=utcnow(),
+            )
+
+    try:
+        url = asyncio.run(start())
+    except AppError as error:
+        _fail(error)
+    out.print(f"Open this link, sign in to {platform} and allow access:\n{url}")
+    returned = typer.prompt("Paste the address your browser was sent back to")
+    query = parse_qs(urlsplit(returned).query)
+    code, state = query.get("code", [""])[0], query.get("state", [""])[0]
+    if not code or not state:
+        raise typer.BadParameter("that address has no code and state; was access refused?")
+
+    async def finish() -> str:
+        async with (
+            open_services(settings) as services,
+            transaction(services.sessionmaker) as session,
+        ):
+            account = await connect.finish_connect(
+                session,
+                services,
+                platform=platform,
+                code=code,
+                state=state,
+                user_id=CLI_USER,
+                now=utcnow(),
+            )
+            return f"{account.platform} account {account.handle} (id {account.id})"
+
+    try:
+        connected = asyncio.run(finish())
+    except AppError as error:
+        _fail(error)
+    out.print(f"connected {connected}")

@@ -5,17 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Form
+from fastapi import APIRouter, Depends, Form, Query
 from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from finagency.auth.csrf import csrf_protect
-from finagency.auth.dependencies import DbSession, ReadSession
-from finagency.auth.permissions import POST_SCHEDULE, QUEUE_OPERATE
+from finagency.auth.dependencies import DbSession, ReadSession, get_services
+from finagency.auth.permissions import POST_SCHEDULE, QUEUE_OPERATE, SETTINGS_MANAGE
 from finagency.core.errors import AppError, Forbidden, NotFound
 from finagency.core.time import utcnow
 from finagency.models import Account, CircuitBreaker, QueueControl
+from finagency.publishing import connect
 from finagency.publishing import service as publishing
 from finagency.queue import admin
 from finagency.review.router import visible_post
@@ -75,7 +76,9 @@ async def accounts_page(request: Request, viewer: PageViewer, session: ReadSessi
             "active": "/accounts",
             "rows": rows,
             "dead": dead,
-            "now": utcnow(),
+            "connect_brands": [
+                brand for brand in viewer.brands if viewer.principal.can(SETTINGS_MANAGE, brand.id)
+            ],
         },
     )
 
@@ -134,3 +137,60 @@ async def resolve(
         message = "recorded as published" if decision == "went_out" else "will be published again"
         flash(request, f"Post {post_id} {message}.", "success")
     return RedirectResponse("/posts?status=unconfirmed", status_code=303)
+
+
+@router.get("/accounts/connect/{platform}")
+async def connect_start(
+    platform: Literal["x", "linkedin"],
+    brand_id: int,
+    request: Request,
+    viewer: PageViewer,
+    session: DbSession,
+) -> Response:
+    """Send the person to the platform's consent page (OAuth 2.0 with PKCE)."""
+    if not viewer.principal.can_see(brand_id):
+        raise NotFound("brand not found")
+    if not viewer.principal.can(SETTINGS_MANAGE, brand_id):
+        raise Forbidden("connecting accounts needs the 'settings.manage' permission on this brand")
+    services = get_services(request)
+    url = await connect.start_connect(
+        session,
+        services.settings,
+        brand_id=brand_id,
+        user_id=viewer.principal.user.id,
+        platform=platform,
+        now=utcnow(),
+    )
+    return RedirectResponse(url, status_code=303)
+
+
+@router.get("/accounts/callback/{platform}")
+async def connect_callback(
+    platform: Literal["x", "linkedin"],
+    request: Request,
+    viewer: PageViewer,
+    session: DbSession,
+    state: Annotated[str, Query(max_length=200)] = "",
+    code: Annotated[str, Query(max_length=2000)] = "",
+    error: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
+    """The platform sends the person back here. The one-time ``state``, bound to whoever
+    started the flow, is what protects this GET from cross-site forgery."""
+    if error or not code or not state:
+        flash(request, f"{platform} did not grant access ({error or 'no code returned'}).", "error")
+        return RedirectResponse("/accounts", status_code=303)
+    try:
+        account = await connect.finish_connect(
+            session,
+            get_services(request),
+            platform=platform,
+            code=code,
+            state=state,
+            user_id=viewer.principal.user.id,
+            now=utcnow(),
+        )
+    except AppError as failure:
+        flash(request, f"The {platform} account was not connected: {failure.message}", "error")
+        return RedirectResponse("/accounts", status_code=303)
+    flash(request, f"{platform} account {account.handle} connected.", "success")
+    return RedirectResponse("/accounts", status_code=303)
