@@ -85,6 +85,8 @@ async def publish_post(ctx: JobContext) -> None:
             attempt.outcome = "unknown"
             await _audit(session, post, "post.unconfirmed", attempt_no=attempt.attempt_no)
             return
+        # Commit what was read so far: no write lock is held while the platform answers.
+        await ctx.checkpoint()
         found = await client.find_post(attempt.idempotency_key, post.text)
         if found is not None:
             await _published(ctx, post, attempt, found.external_id, found.url, reconciled=True)

@@ -216,7 +216,13 @@ class Worker:
                     raise
                 except Exception as error:
                     await session.rollback()
-                    outcome = await self._record_failure(info, token, error)
+                    try:
+                        outcome = await self._record_failure(info, token, error)
+                    except Exception:
+                        # The database itself is unreachable: the job stays ours until its
+                        # lease runs out, and the rescuer hands it out again. Nothing is lost.
+                        outcome = "unrecorded"
+                        log.exception("job.failure_not_recorded", job_id=info.id, task=info.task)
                     return
                 if not session.in_transaction():
                     # The task wrote nothing: its completion joins the next batch.
