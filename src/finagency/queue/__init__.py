@@ -6,7 +6,7 @@ or by raising the typed external errors of ``finagency.core.errors``.
 """
 
 from finagency.queue.context import JobContext, JobInfo
-from finagency.queue.enqueue import enqueue
+from finagency.queue.enqueue import enqueue, enqueue_many
 from finagency.queue.errors import Discard, LeaseLost, Snooze
 from finagency.queue.notify import NOTIFIER_KEY, Notifier
 from finagency.queue.registry import Task, TaskRegistry, UnknownTask
@@ -32,4 +32,5 @@ __all__ = [
     "Worker",
     "WorkerConfig",
     "enqueue",
+    "enqueue_many",
 ]

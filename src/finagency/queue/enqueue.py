@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -70,8 +71,56 @@ async def enqueue(
     result = await session.execute(statement.returning(Job.id))
     job_id = result.scalar_one_or_none()
     if job_id is not None:
-        mark_enqueued(session.sync_session, values["queue"])
-        if dialect == "postgresql" and values["run_at"] <= utcnow():
-            # Workers in other processes hear of it at commit; future jobs wait for polling.
-            await postgres.notify(session, values["queue"])
+        await _wake(session, values["queue"], values["run_at"])
     return job_id
+
+
+async def _wake(session: AsyncSession, queue: str, run_at: datetime) -> None:
+    first = mark_enqueued(session.sync_session, queue)
+    if first and run_at <= utcnow() and session.get_bind().dialect.name == "postgresql":
+        # Workers in other processes hear of it at commit, once per queue and transaction;
+        # future jobs wait for polling.
+        await postgres.notify(session, queue)
+
+
+async def enqueue_many(
+    session: AsyncSession,
+    task: Task | str,
+    args_list: Sequence[dict[str, Any]],
+    *,
+    queue: str | None = None,
+    priority: int | None = None,
+    run_at: datetime | None = None,
+    max_attempts: int | None = None,
+    brand_id: int | None = None,
+) -> list[int]:
+    """Insert many jobs of one task in one statement (bulk imports, fan-outs), in the caller's
+    transaction. Jobs enqueued this way carry no unique key."""
+    if not args_list:
+        return []
+    if isinstance(task, Task):
+        name, queue = task.name, queue or task.queue
+        priority = task.priority if priority is None else priority
+        max_attempts = max_attempts or task.max_attempts
+    else:
+        name = task
+    now = utcnow()
+    target_queue, due = queue or "default", run_at or now
+    common: dict[str, Any] = {
+        "task": name,
+        "queue": target_queue,
+        "state": JobState.AVAILABLE.value,
+        "priority": 100 if priority is None else priority,
+        "run_at": due,
+        "attempt": 0,
+        "max_attempts": max_attempts or 5,
+        "brand_id": brand_id,
+        "errors": [],
+        "rescues": 0,
+        "created_at": now,
+    }
+    rows = [{**common, "args": dict(args)} for args in args_list]
+    result = await session.execute(insert(Job).values(rows).returning(Job.id))
+    ids = list(result.scalars())
+    await _wake(session, target_queue, due)
+    return ids

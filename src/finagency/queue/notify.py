@@ -47,8 +47,13 @@ class Notifier:
             self._event.clear()
 
 
-def mark_enqueued(session: Session, queue: str) -> None:
-    session.info.setdefault(PENDING_KEY, set()).add(queue)
+def mark_enqueued(session: Session, queue: str) -> bool:
+    """Remember to wake workers of ``queue`` at commit; True the first time in this transaction."""
+    pending: set[str] = session.info.setdefault(PENDING_KEY, set())
+    if queue in pending:
+        return False
+    pending.add(queue)
+    return True
 
 
 @event.listens_for(Session, "after_commit")

@@ -159,7 +159,8 @@ async def rescue_expired(
                 (and_(reconcile, exhausted), Job.attempt + 1), else_=Job.max_attempts
             ),
             rescues=Job.rescues + 1,
-            run_at=now,
+            # run_at stays as it was (in the past): the job keeps its place at the front of
+            # the queue instead of waiting behind the whole backlog.
             last_error="lease expired: the worker running it stopped responding",
             **_cleared_lease(),
         )

@@ -101,6 +101,7 @@ class Worker:
                     postgres.listen(url, self.notifier.notify, self._stopping), name="worker-listen"
                 )
             )
+        await self._rescue_once()
         try:
             await self._claim_loop()
         finally:
@@ -347,6 +348,20 @@ class Worker:
             except Exception:
                 log.exception("worker.heartbeat_failed", worker_id=self.worker_id)
             await asyncio.sleep(interval)
+
+    async def _rescue_once(self) -> None:
+        """At start-up any worker rescues, leader or not: the rescue is idempotent, and a
+        restarted fleet should not wait for a dead leader's lease before work resumes."""
+        try:
+            async with transaction(self.sessionmaker) as session:
+                rescued = await queries.rescue_expired(
+                    session, utcnow(), self.registry.reconcile_tasks()
+                )
+            if rescued:
+                LEASES_RECOVERED.inc(rescued)
+                log.warning("queue.rescued_expired_leases", count=rescued, at="start")
+        except Exception:
+            log.exception("worker.rescue_failed", worker_id=self.worker_id)
 
     async def _rescue_loop(self) -> None:
         """Rescue expired leases, only while this worker holds the rescuer's leader lease."""

@@ -94,3 +94,49 @@ async def test_database_buckets_share_tokens_between_sessions(sessionmaker: Sess
     assert answers[:2] == [None, None]
     assert answers[2] is not None
     assert answers[2] > utcnow()
+
+
+async def test_enqueue_many_inserts_in_one_go_and_runs_each_once(sessionmaker: Sessions) -> None:
+    from finagency.queue import Worker, WorkerConfig, enqueue_many
+
+    seen: list[int] = []
+
+    async def record(ctx) -> None:  # type: ignore[no-untyped-def]
+        seen.append(ctx.args["n"])
+
+    task = Task("test.bulk", record)
+    async with transaction(sessionmaker) as session:
+        ids = await enqueue_many(session, task, [{"n": n} for n in range(250)])
+    assert len(set(ids)) == 250
+    worker = Worker(sessionmaker, TaskRegistry([task]), WorkerConfig(concurrency=16, batch_size=50))
+    await worker.run_until_idle()
+    assert sorted(seen) == list(range(250))
+
+
+async def test_a_rescued_job_keeps_its_place_at_the_front(sessionmaker: Sessions) -> None:
+    from finagency.queue.backends import claim_jobs
+
+    now = utcnow()
+    async with transaction(sessionmaker) as session:
+        old = await enqueue(session, "test.x", {}, run_at=now - timedelta(hours=1))
+        [claimed] = await claim_jobs(
+            session,
+            queues=["default"],
+            limit=1,
+            owner="dead",
+            lease_until=now - timedelta(seconds=1),
+            now=now,
+        )
+        assert claimed.id == old
+        await enqueue(session, "test.x", {}, run_at=now - timedelta(minutes=1))
+    async with transaction(sessionmaker) as session:
+        await queries.rescue_expired(session, utcnow())
+        [first] = await claim_jobs(
+            session,
+            queues=["default"],
+            limit=1,
+            owner="w",
+            lease_until=utcnow() + timedelta(seconds=30),
+            now=utcnow(),
+        )
+    assert first.id == old  # not sent behind the newer backlog
