@@ -204,7 +204,9 @@ class Worker:
                 )
                 try:
                     task = self.registry.get(info.task)
-                    await asyncio.wait_for(task.handler(ctx), task.timeout_seconds)
+                    # asyncio.timeout, unlike wait_for, runs the handler without a second task.
+                    async with asyncio.timeout(task.timeout_seconds):
+                        await task.handler(ctx)
                 except LeaseLost:
                     await session.rollback()
                     outcome = "lease_lost"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
@@ -15,9 +16,11 @@ from finagency.auth.dependencies import DbSession, ReadSession, get_services
 from finagency.auth.permissions import POST_SCHEDULE, QUEUE_OPERATE, SETTINGS_MANAGE
 from finagency.core.errors import AppError, Forbidden, NotFound
 from finagency.core.time import utcnow
-from finagency.models import Account, CircuitBreaker, QueueControl
+from finagency.integrations.platforms.registry import PLATFORMS
+from finagency.models import Account, Brand, CircuitBreaker, QueueControl
 from finagency.publishing import connect
 from finagency.publishing import service as publishing
+from finagency.publishing.accounts import connect_account
 from finagency.queue import admin
 from finagency.review.router import visible_post
 from finagency.web.deps import PageViewer
@@ -79,6 +82,7 @@ async def accounts_page(request: Request, viewer: PageViewer, session: ReadSessi
             "connect_brands": [
                 brand for brand in viewer.brands if viewer.principal.can(SETTINGS_MANAGE, brand.id)
             ],
+            "platforms": sorted(PLATFORMS.values(), key=lambda spec: spec.name),
         },
     )
 
@@ -193,4 +197,58 @@ async def connect_callback(
         flash(request, f"The {platform} account was not connected: {failure.message}", "error")
         return RedirectResponse("/accounts", status_code=303)
     flash(request, f"{platform} account {account.handle} connected.", "success")
+    return RedirectResponse("/accounts", status_code=303)
+
+
+@router.post("/accounts/add", dependencies=[Depends(csrf_protect)])
+async def add_account(
+    request: Request,
+    viewer: PageViewer,
+    session: DbSession,
+    brand_id: Annotated[int, Form()],
+    platform: Annotated[str, Form(max_length=40)],
+    handle: Annotated[str, Form(max_length=200)],
+    credentials: Annotated[str, Form(max_length=20_000)],
+    base_url: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """Connect an account whose platform takes tokens or an app password (the credentials are
+    a JSON object, encrypted before they are stored and never shown again)."""
+    if not viewer.principal.can_see(brand_id):
+        raise NotFound("brand not found")
+    if not viewer.principal.can(SETTINGS_MANAGE, brand_id):
+        raise Forbidden("connecting accounts needs the 'settings.manage' permission on this brand")
+    try:
+        parsed = json.loads(credentials)
+    except json.JSONDecodeError:
+        parsed = None
+    if not isinstance(parsed, dict) or platform not in PLATFORMS:
+        flash(request, "The credentials must be a JSON object for a known platform.", "error")
+        return RedirectResponse("/accounts", status_code=303)
+    missing = [key for key in PLATFORMS[platform].required if not str(parsed.get(key, "")).strip()]
+    if missing and not (platform == "slack" and parsed.get("webhook_url")):
+        flash(request, f"{platform} needs these credentials: {', '.join(missing)}.", "error")
+        return RedirectResponse("/accounts", status_code=303)
+    brand = await session.get(Brand, brand_id)
+    if brand is None:
+        raise NotFound("brand not found")
+    try:
+        account = await connect_account(
+            session,
+            get_services(request).secret_box,
+            brand,
+            platform=platform,
+            handle=handle,
+            credentials={str(k): str(v) for k, v in parsed.items()},
+            base_url=base_url.strip() or None,
+            actor=f"user:{viewer.principal.user.id}",
+        )
+    except AppError as error:
+        await session.rollback()
+        flash(request, f"The account was not added: {error.message}", "error")
+        return RedirectResponse("/accounts", status_code=303)
+    flash(
+        request,
+        f"{platform} account {account.handle} added; its credentials are stored encrypted.",
+        "success",
+    )
     return RedirectResponse("/accounts", status_code=303)

@@ -128,3 +128,34 @@ async def test_a_person_confirms_an_unconfirmed_post_from_the_posts_page(
         post = await session.get(Post, post_id)
     assert post is not None
     assert post.status == "published"
+
+
+async def test_an_admin_adds_a_token_account_from_the_dashboard(
+    client: httpx.AsyncClient, seed: Seed, login: Login, services: Services
+) -> None:
+    import json
+
+    from finagency.publishing.accounts import read_credentials
+
+    token = await login(client, "admin")
+    form = {
+        "csrf_token": token,
+        "brand_id": str(seed.brand_ids["a"]),
+        "platform": "telegram",
+        "handle": "acme_news",
+        "credentials": json.dumps({"bot_token": "123456:TEST-telegram-token", "chat_id": "@acme"}),
+    }
+    await client.post("/accounts/add", data=form, headers=HTML)
+    missing = {**form, "handle": "broken", "credentials": json.dumps({"bot_token": "x"})}
+    await client.post("/accounts/add", data=missing, headers=HTML)
+    page = (await client.get("/accounts", headers=HTML)).text
+
+    assert "telegram account acme_news added" in page
+    assert "telegram needs these credentials: chat_id." in page
+    assert "TEST-telegram-token" not in page  # never shown again
+    async with services.read_sessionmaker() as session:
+        account = (
+            await session.execute(select(Account).where(Account.handle == "acme_news"))
+        ).scalar_one()
+    assert "TEST-telegram-token" not in (account.credentials_encrypted or "")
+    assert read_credentials(services.secret_box, account)["chat_id"] == "@acme"
