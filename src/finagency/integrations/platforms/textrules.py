@@ -92,6 +92,8 @@ def _is_extender(cp: int) -> bool:
 
 def graphemes(text: str) -> list[str]:
     """Split ``text`` into (approximate) extended grapheme clusters."""
+    if text.isascii() and "\r" not in text:
+        return list(text)  # ASCII (bar CR LF pairs) never joins characters into one cluster
     clusters: list[str] = []
     i, n = 0, len(text)
     while i < n:
@@ -144,8 +146,16 @@ def _x_weighted_length(text: str) -> int:
     text = unicodedata.normalize("NFC", text)
     total, cursor = 0, 0
     for start, end in [*_url_spans(text, _X_URL), (len(text), len(text))]:
-        for cluster in graphemes(text[cursor:start]):
-            total += 2 if _is_emoji_cluster(cluster) else sum(_x_weight(ord(c)) for c in cluster)
+        piece = text[cursor:start]
+        if piece.isascii():
+            # Every ASCII character is its own cluster of weight 1: skip the cluster walk,
+            # which is most of the cost of checking a typical post.
+            total += len(piece)
+        else:
+            for cluster in graphemes(piece):
+                total += (
+                    2 if _is_emoji_cluster(cluster) else sum(_x_weight(ord(c)) for c in cluster)
+                )
         if end > start:
             total += 23
         cursor = end
