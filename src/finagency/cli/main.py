@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from finagency.cli import admin, platforms, processes
+from finagency.cli import admin, check, platforms, processes
 from finagency.cli.queue import queue_app
 
 app = typer.Typer(
@@ -16,6 +16,7 @@ app = typer.Typer(
 processes.register(app)
 admin.register(app)
 platforms.register(app)
+check.register(app)
 app.add_typer(queue_app, name="queue")
 
 if __name__ == "__main__":  # pragma: no cover
