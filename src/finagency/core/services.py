@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 from redis.asyncio import Redis
@@ -24,3 +25,5 @@ class Services:
     secret_box: SecretBox | None
     redis: Redis | None = None  # cache and pub/sub across processes, when configured
     started_at: float = 0.0
+    # Per-process singletons built on first use by the domains (e.g. the content generator).
+    extras: dict[str, Any] = field(default_factory=dict)
