@@ -73,6 +73,14 @@ class PlatformsSettings(BaseModel):
     linkedin: PlatformAppSettings = Field(default_factory=PlatformAppSettings)
 
 
+class SourcesSettings(BaseModel):
+    """Keys of market data sources that need one (free tiers are enough for both)."""
+
+    fred_api_key: SecretStr | None = None
+    coingecko_api_key: SecretStr | None = None
+    coingecko_pro: bool = False
+
+
 class SecuritySettings(BaseModel):
     secret_key: SecretStr | None = None
     session_max_age_seconds: int = 12 * 3600
@@ -122,6 +130,7 @@ class Settings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     platforms: PlatformsSettings = Field(default_factory=PlatformsSettings)
+    sources: SourcesSettings = Field(default_factory=SourcesSettings)
 
     @property
     def db_url(self) -> str:

@@ -33,6 +33,8 @@ from finagency.integrations.sources import (
     parse_filings_atom,
     parse_yield_curve,
 )
+from finagency.integrations.sources.coingecko import parse_simple_price, simple_price_params
+from finagency.integrations.sources.fred import parse_observations, series_id_from_url
 from finagency.models import Instrument, NewsItem, Quote, Source
 
 NEAR_DUPLICATE_BITS = 3
@@ -73,7 +75,9 @@ def news_keys(entry: NewsEntry, kind: str) -> NewsKeys:
     return NewsKeys(url_hash, content_hash(entry.title), signature(entry.title), testable)
 
 
-def parse_body(kind: str, body: bytes, *, source_name: str, known: Collection[str]) -> Parsed:
+def parse_body(
+    kind: str, body: bytes, *, source_name: str, known: Collection[str], url: str = ""
+) -> Parsed:
     """Parse by kind; raises the parsers' ``MalformedPayloadError`` family on bad bodies."""
     if kind == "rss":
         return Parsed(news=parse_feed(body, source=source_name, known_tickers=known))
@@ -85,6 +89,14 @@ def parse_body(kind: str, body: bytes, *, source_name: str, known: Collection[st
         return Parsed(rates=parse_yield_curve(body, source=source_name))
     if kind == "yahoo_chart":
         return Parsed(prices=parse_chart(body, source=source_name))
+    # FRED and CoinGecko answers do not say what they hold: the source URL does.
+    if kind == "fred":
+        series = series_id_from_url(url)
+        return Parsed(rates=parse_observations(body, series_id=series, source=source_name))
+    if kind == "coingecko":
+        ids, vs_currency = simple_price_params(url)
+        prices = parse_simple_price(body, ids=ids, vs_currency=vs_currency, source=source_name)
+        return Parsed(prices=prices)
     raise ValueError(f"no parser for source kind {kind!r}")
 
 
@@ -244,7 +256,15 @@ async def _upsert_quotes(session: AsyncSession, rows: list[dict[str, Any]]) -> i
 async def store_prices(
     session: AsyncSession, source: Source, points: Sequence[PricePoint], now: datetime
 ) -> int:
-    specs = [_InstrumentSpec(p.symbol, "equity", p.symbol, p.currency or None) for p in points]
+    specs = [
+        _InstrumentSpec(
+            p.symbol,
+            "crypto" if p.symbol.startswith("CRYPTO.") else "equity",
+            p.symbol,
+            p.currency or None,
+        )
+        for p in points
+    ]
     ids = await _instrument_ids(session, specs)
     rows = {
         (ids[p.symbol], p.as_of): {

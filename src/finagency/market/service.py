@@ -23,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from finagency.core.errors import AppError, Conflict, RateLimitedExternalError, ValidationFailed
 from finagency.integrations.sources import FetchResult, fetch
+from finagency.integrations.sources.coingecko import auth_headers
+from finagency.integrations.sources.fred import FredClient, series_id_from_url
 from finagency.market.demo import DEMO_SOURCES, demo_file, is_demo_url, read_demo_file
 from finagency.market.ingest import (
     known_tickers,
@@ -51,6 +53,7 @@ __all__ = [
     "SOURCE_KINDS",
     "PollResult",
     "SourceHealth",
+    "SourceKeys",
     "check_source_url",
     "create_source",
     "ensure_demo_sources",
@@ -67,7 +70,20 @@ __all__ = [
     "unused_news",
 ]
 
-SOURCE_KINDS = frozenset({"rss", "edgar_atom", "ecb_daily", "treasury_yield", "yahoo_chart"})
+SOURCE_KINDS = frozenset(
+    {"rss", "edgar_atom", "ecb_daily", "treasury_yield", "yahoo_chart", "fred", "coingecko"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceKeys:
+    """API keys for keyed sources; they come from settings and never live in the source row."""
+
+    fred_api_key: str | None = None
+    coingecko_api_key: str | None = None
+    coingecko_pro: bool = False
+
+
 MIN_POLL_INTERVAL_SECONDS = 10
 _MAX_ERROR_LENGTH = 2000
 
@@ -164,12 +180,24 @@ async def ensure_demo_sources(session: AsyncSession) -> list[Source]:
     return sources
 
 
-async def _fetch(source: Source, http: httpx.AsyncClient) -> FetchResult:
+async def _fetch(source: Source, http: httpx.AsyncClient, keys: SourceKeys) -> FetchResult:
     if is_demo_url(source.url):
         body = await read_demo_file(source.url)
         return FetchResult(200, body, None, None, False, source.url)
     check_source_url(source.url)  # a row edited behind our back is refused, not fetched
-    return await fetch(http, source.url, etag=source.etag, last_modified=source.last_modified)
+    if source.kind == "fred":
+        # The key is added at fetch time (a missing one fails clearly, as auth expired).
+        client = FredClient(http, api_key=keys.fred_api_key or "")
+        body = await client.get(
+            client.with_key(source.url), series_id=series_id_from_url(source.url)
+        )
+        return FetchResult(200, body, None, None, False, source.url)
+    headers = None
+    if source.kind == "coingecko":
+        headers = auth_headers(keys.coingecko_api_key, pro=keys.coingecko_pro)
+    return await fetch(
+        http, source.url, etag=source.etag, last_modified=source.last_modified, headers=headers
+    )
 
 
 def _record_failure(source: Source, now: datetime, error: AppError) -> str:
@@ -191,17 +219,24 @@ def _record_success(source: Source, now: datetime, fetched: FetchResult, stored:
 
 
 async def poll_source(
-    session: AsyncSession, source: Source, http: httpx.AsyncClient, *, now: datetime
+    session: AsyncSession,
+    source: Source,
+    http: httpx.AsyncClient,
+    *,
+    now: datetime,
+    keys: SourceKeys | None = None,
 ) -> PollResult:
     """Fetch (conditional GET) or read the demo file, parse by kind, store what is new and
     update the source's health. See the module docstring for what raises."""
     # The fetch comes before any query, so no transaction is open during network waits.
     try:
-        fetched = await _fetch(source, http)
+        fetched = await _fetch(source, http, keys or SourceKeys())
         parsed = None
         if not fetched.not_modified:
             known = await known_tickers(session) if source.kind == "rss" else set()
-            parsed = parse_body(source.kind, fetched.body, source_name=source.name, known=known)
+            parsed = parse_body(
+                source.kind, fetched.body, source_name=source.name, known=known, url=source.url
+            )
     except RateLimitedExternalError as error:
         source.last_polled_at = now
         _record_failure(source, now, error)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import structlog
+from pydantic import SecretStr
 from sqlalchemy import select
 
 from finagency.core.errors import RateLimitedExternalError
 from finagency.core.events import Event
 from finagency.core.services import Services
 from finagency.core.time import utcnow
-from finagency.market.service import PollResult, is_due, poll_source
+from finagency.market.service import PollResult, SourceKeys, is_due, poll_source
 from finagency.models import Source
 from finagency.queue import JobContext, Task, enqueue
 
@@ -50,7 +51,9 @@ async def poll_one_source(ctx: JobContext) -> None:
     # End the read transaction before the network wait (SQLite holds its write lock).
     await ctx.checkpoint()
     try:
-        result = await poll_source(ctx.session, source, services.http, now=utcnow())
+        result = await poll_source(
+            ctx.session, source, services.http, now=utcnow(), keys=source_keys(services)
+        )
     except RateLimitedExternalError:
         await ctx.checkpoint()  # keep the recorded health; the worker snoozes the job
         raise
@@ -81,6 +84,20 @@ async def poll_due_sources(ctx: JobContext) -> None:
 POLL_SOURCE = Task(
     POLL_SOURCE_TASK, poll_one_source, queue=INGEST_QUEUE, max_attempts=3, timeout_seconds=90
 )
+
+
+def source_keys(services: Services) -> SourceKeys:
+    configured = services.settings.sources
+
+    def reveal(value: SecretStr | None) -> str | None:
+        return value.get_secret_value() if value else None
+
+    return SourceKeys(
+        fred_api_key=reveal(configured.fred_api_key),
+        coingecko_api_key=reveal(configured.coingecko_api_key),
+        coingecko_pro=configured.coingecko_pro,
+    )
+
 
 TASKS = [
     POLL_SOURCE,

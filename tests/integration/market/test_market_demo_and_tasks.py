@@ -13,6 +13,7 @@ from market_fakes import FakeWeb
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from finagency.config import Settings
 from finagency.core.errors import Conflict, NotFound, ValidationFailed
 from finagency.core.events import Event, EventBus
 from finagency.core.time import utcnow
@@ -39,7 +40,7 @@ def make_worker(sessionmaker: Sessions, http: httpx.AsyncClient, events: EventBu
         sessionmaker,
         TaskRegistry(TASKS),
         WorkerConfig(queues=("ingest",), concurrency=1),
-        services=SimpleNamespace(http=http, events=events),
+        services=SimpleNamespace(http=http, events=events, settings=Settings()),
     )
 
 
