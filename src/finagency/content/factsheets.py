@@ -174,12 +174,8 @@ async def news_take(session: AsyncSession, item: NewsItem, *, now: datetime) -> 
         tickers=tuple(item.tickers or ()),
         facts=tuple(facts),
         built_at=now,
-        extra={factkeys.EXTRA_SOURCE_NAME: _display_source(source_name)},
+        extra={factkeys.EXTRA_SOURCE_NAME: source_name},
     )
-
-
-def _display_source(name: str) -> str:
-    return {"sec-press": "the SEC", "sec-edgar": "SEC EDGAR"}.get(name, name)
 
 
 _OTHER_FORMS = frozenset({"S-1", "S-4", "DEF 14A", "SC 13G", "SC 13D", "424B4", "D"})

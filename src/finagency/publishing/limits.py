@@ -30,7 +30,9 @@ BREAKER_POLICY = breaker.BreakerPolicy(threshold=5, cooldown=timedelta(seconds=6
 def platform_of(account: Account) -> str:
     """The real platform an account publishes to (a sandbox account: the one it stands in for)."""
     kind, _, stands_in_for = account.platform.partition(":")
-    return stands_in_for or "x" if kind == "sandbox" else kind
+    if kind == "sandbox":
+        return stands_in_for or "x"
+    return kind
 
 
 def rate_for(account: Account) -> Rate:

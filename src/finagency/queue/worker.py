@@ -71,7 +71,7 @@ class Worker:
         self.processed = 0
         self._inflight: dict[int, tuple[str, asyncio.Task[None]]] = {}
         # Jobs whose task wrote nothing: their completions are committed together, in batches.
-        self._completions: dict[int, tuple[str, JobInfo]] = {}
+        self._completions: dict[int, str] = {}  # job id -> lease token
         self._completions_ready = asyncio.Event()
         self._slot_freed = asyncio.Event()
         self._paused: tuple[float, set[str]] = (0.0, set())
@@ -229,7 +229,7 @@ class Worker:
                     return
                 if not session.in_transaction():
                     # The task wrote nothing: its completion joins the next batch.
-                    self._completions[info.id] = (token, info)
+                    self._completions[info.id] = token
                     self._completions_ready.set()
                 elif await queries.complete_job(session, info.id, token, utcnow()):
                     await session.commit()
@@ -313,9 +313,7 @@ class Worker:
         batch, self._completions = self._completions, {}
         try:
             async with transaction(self.sessionmaker) as session:
-                done = await queries.complete_jobs(
-                    session, {job_id: token for job_id, (token, _) in batch.items()}, utcnow()
-                )
+                done = await queries.complete_jobs(session, batch, utcnow())
         except BaseException:
             self._completions = {**batch, **self._completions}
             raise
@@ -331,7 +329,7 @@ class Worker:
             try:
                 now = utcnow()
                 tokens = {job_id: token for job_id, (token, _) in self._inflight.items()}
-                tokens.update({job_id: token for job_id, (token, _) in self._completions.items()})
+                tokens.update(self._completions)
                 async with transaction(self.sessionmaker) as session:
                     await queries.extend_leases(
                         session, tokens, now + timedelta(seconds=self.config.lease_seconds)
