@@ -18,7 +18,7 @@ $(STAMP_RUN): pyproject.toml | $(BIN)/python
 	@touch $@
 
 $(STAMP_DEV): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet -e ".[dev,local-llm]"
 	@touch $@ $(STAMP_RUN)
 
 ## run: serve the whole product on http://127.0.0.1:8000 (SQLite under ./data, demo data on first start)
