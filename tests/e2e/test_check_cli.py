@@ -101,9 +101,13 @@ def test_table_output_shows_the_findings_and_verdict(
 
 def test_regimes_map_to_profiles(app: typer.Typer, tmp_path: Path, facts: Path) -> None:
     us = run(app, tmp_path, CLOSE, "--facts", str(facts), "--regime", "us-ria", "--json")
-    assert "us_finra_sec" in us.stderr
-    # The US profile wants the firm's name; without one the post goes to a reviewer.
+    assert "us_sec_ria" in us.stderr
+    # The adviser profile wants the firm's name; without one the post goes to a reviewer.
     assert json.loads(us.stdout)["verdict"] == "review"
+    bd = run(app, tmp_path, CLOSE, "--facts", str(facts), "--regime", "us-bd", "--json")
+    assert "us_finra_sec" in bd.stderr
+    # The broker-dealer profile sends a post without the firm's name to a reviewer.
+    assert json.loads(bd.stdout)["verdict"] == "review"
     named = run(
         app,
         tmp_path,

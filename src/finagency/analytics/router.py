@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from finagency.analytics import service
 from finagency.analytics.schemas import EngagementTotalsRead, StatsDefinitionsRead, StatsRead
-from finagency.auth.dependencies import CurrentPrincipal, ReadSession, require
+from finagency.auth.dependencies import CurrentPrincipal, ReadSession, get_services, require
 from finagency.auth.permissions import VIEW
+from finagency.core.cache import STATS, Cache
 from finagency.core.errors import NotFound
 from finagency.core.time import utcnow
 
@@ -31,18 +32,39 @@ def stats_scope(principal: CurrentPrincipal, brand_id: int | None = None) -> lis
     return sorted(principal.brand_ids)
 
 
-async def stats_for(session: AsyncSession, brand_ids: Sequence[int] | None) -> StatsRead:
-    stats = await service.compute_stats(session, now=utcnow(), brand_ids=brand_ids)
-    return StatsRead.model_validate(stats.to_dict())
+def stats_key(brand_ids: Sequence[int] | None) -> str:
+    return "all" if brand_ids is None else ",".join(str(b) for b in sorted(brand_ids)) or "none"
+
+
+async def stats_data(
+    session: AsyncSession, brand_ids: Sequence[int] | None, cache: Cache | None = None
+) -> dict[str, Any]:
+    """The numbers as a dict, from the cache (``stats`` policy) when one is given."""
+
+    async def load() -> dict[str, Any]:
+        stats = await service.compute_stats(session, now=utcnow(), brand_ids=brand_ids)
+        return stats.to_dict()
+
+    if cache is None:
+        return await load()
+    return await cache.get_or_load(STATS, stats_key(brand_ids), load)
+
+
+async def stats_for(
+    session: AsyncSession, brand_ids: Sequence[int] | None, cache: Cache | None = None
+) -> StatsRead:
+    return StatsRead.model_validate(await stats_data(session, brand_ids, cache))
 
 
 @router.get("/stats", response_model=StatsRead, summary="The Overview's numbers")
 async def get_stats(
     principal: Viewer,
     session: ReadSession,
+    request: Request,
     brand_id: Annotated[int | None, Query(description="Only this brand")] = None,
 ) -> StatsRead:
-    return await stats_for(session, stats_scope(principal, brand_id))
+    scope = stats_scope(principal, brand_id)
+    return await stats_for(session, scope, get_services(request).cache)
 
 
 @router.get(

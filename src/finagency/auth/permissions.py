@@ -8,12 +8,22 @@ from typing import Final, Protocol
 VIEW: Final = "view"
 POST_EDIT: Final = "post.edit"
 POST_APPROVE: Final = "post.approve"
+# The brand's client signs off an approved post (only when the brand turns client approval on).
+POST_CLIENT_SIGNOFF: Final = "post.client_signoff"
 POST_SCHEDULE: Final = "post.schedule"
 QUEUE_OPERATE: Final = "queue.operate"
 SETTINGS_MANAGE: Final = "settings.manage"
 
 PERMISSIONS: Final[frozenset[str]] = frozenset(
-    {VIEW, POST_EDIT, POST_APPROVE, POST_SCHEDULE, QUEUE_OPERATE, SETTINGS_MANAGE}
+    {
+        VIEW,
+        POST_EDIT,
+        POST_APPROVE,
+        POST_CLIENT_SIGNOFF,
+        POST_SCHEDULE,
+        QUEUE_OPERATE,
+        SETTINGS_MANAGE,
+    }
 )
 
 # Deny by default: a role grants exactly what is listed here and nothing else. Maker-checker
@@ -22,7 +32,7 @@ ROLE_PERMISSIONS: Final[Mapping[str, frozenset[str]]] = {
     "admin": PERMISSIONS,
     "editor": frozenset({VIEW, POST_EDIT, POST_SCHEDULE}),
     "approver": frozenset({VIEW, POST_APPROVE}),
-    "client": frozenset({VIEW}),
+    "client": frozenset({VIEW, POST_CLIENT_SIGNOFF}),
     "operator": frozenset({VIEW, QUEUE_OPERATE}),
 }
 

@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from finagency.auth import lockout, session_store
 from finagency.auth.passwords import dummy_hash, hash_password, validate_password, verify_password
 from finagency.auth.permissions import PERMISSIONS, ROLES, has_permission
 from finagency.core.crypto import hash_token, new_token
@@ -34,6 +35,7 @@ __all__ = [
     "revoke_role",
     "roles_for",
     "set_password",
+    "temporary_password",
 ]
 
 log = structlog.get_logger(__name__)
@@ -92,20 +94,60 @@ async def create_user(
     return user
 
 
-async def set_password(session: AsyncSession, user: User, new_password: str) -> None:
-    """Replace the password; every browser session of the user ends with it (see sessions)."""
+async def set_password(
+    session: AsyncSession, user: User, new_password: str, *, keep_session_hash: str | None = None
+) -> int:
+    """Replace the password and end the user's browser sessions (but ``keep_session_hash``).
+
+    Any lockout on the address ends too. Returns how many sessions were ended.
+    """
     validate_password(new_password)
     user.password_hash = hash_password(new_password)
     await session.flush()
-    log.info("auth.password_changed", user_id=user.id)
+    ended = await session_store.revoke_user_sessions(session, user.id, keep_hash=keep_session_hash)
+    await lockout.clear(session, user.email)
+    log.info("auth.password_changed", user_id=user.id, sessions_ended=ended)
+    return ended
 
 
-async def authenticate(session: AsyncSession, email: str, password: str) -> User:
-    """The user these credentials belong to, or NotAuthenticated with one generic message."""
+def temporary_password() -> str:
+    """A random password for ``user reset-password`` (about 120 bits, easy to type)."""
+    return "-".join(new_token(5) for _ in range(4))
+
+
+async def authenticate(
+    session: AsyncSession,
+    email: str,
+    password: str,
+    *,
+    lockout_policy: lockout.LockoutPolicy | None = None,
+) -> User:
+    """The user these credentials belong to, or NotAuthenticated with one generic message.
+
+    With a ``lockout_policy``, a locked email raises AccountLocked before any password check,
+    and the failure that reaches the threshold raises AccountLocked (``locked_now``) too.
+    """
     try:
         address = normalise_email(email)
     except ValidationFailed:
         address = ""
+    if lockout_policy is not None and address:
+        await lockout.ensure_not_locked(session, address)
+    try:
+        user = await _check_credentials(session, address, password)
+    except NotAuthenticated:
+        if lockout_policy is not None and address:
+            now = utcnow()
+            until = await lockout.record_failure(session, address, lockout_policy, now=now)
+            if until is not None:
+                raise lockout.locked_error(until, now, locked_now=True) from None
+        raise
+    if lockout_policy is not None:
+        await lockout.clear(session, address)
+    return user
+
+
+async def _check_credentials(session: AsyncSession, address: str, password: str) -> User:
     user = await _user_by_email(session, address) if address else None
     if user is None:
         # Spend the same Argon2 work as for a real account so timing does not reveal emails.

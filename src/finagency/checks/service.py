@@ -22,6 +22,7 @@ from finagency.checks.disclosures import (
 from finagency.checks.duplicates import DEFAULT_MAX_DISTANCE, check_duplicates
 from finagency.checks.grounding import check_grounding, label_spans
 from finagency.checks.lexicon import check_lexicon
+from finagency.checks.licensing import attribution_hosts, check_licensing, required_attributions
 from finagency.checks.numbers import extract_claims
 from finagency.checks.platform_fit import check_platform_fit
 from finagency.checks.profiles import Profile, disclosures, get_profile
@@ -51,6 +52,8 @@ class CheckContext:
     staleness: Mapping[str, timedelta] = field(default_factory=dict)
     sponsorship: Sponsorship | None = None
     max_duplicate_distance: int = DEFAULT_MAX_DISTANCE
+    # The operator explicitly accepted publishing from sources with no licence (Yahoo, Stooq).
+    accept_unlicensed: bool = False
 
 
 def _profile_texts(profile: Profile) -> list[str]:
@@ -67,6 +70,9 @@ def _required(profile: Profile, ctx: CheckContext, hit: set[str]) -> list[Requir
         for ident in profile.required_for(ctx.factsheet.kind, hit)
     ]
     required += [RequiredText("brand disclosure", text) for text in ctx.required_disclosures]
+    required += [
+        RequiredText("data attribution", text) for text in required_attributions(ctx.factsheet)
+    ]
     if profile.require_firm_name and ctx.firm_name:
         required.append(RequiredText("firm name", ctx.firm_name))
     return required
@@ -88,9 +94,14 @@ def _with_sponsorship(sheet: FactSheet, sponsorship: Sponsorship | None) -> Fact
 
 
 def run_checks(text: str, ctx: CheckContext) -> list[Finding]:
-    """All findings for ``text``: grounding, lexicon, disclosures, platform fit, duplicates."""
+    """All findings for ``text``: grounding, lexicon, disclosures, platform fit, licensing,
+    duplicates."""
     profile = get_profile(ctx.profile)
-    protected = [*_profile_texts(profile), *ctx.required_disclosures]
+    protected = [
+        *_profile_texts(profile),
+        *ctx.required_disclosures,
+        *required_attributions(ctx.factsheet),
+    ]
     if ctx.firm_name:
         protected.append(ctx.firm_name)
     # Prescribed wording and the firm's name are not claims: "Take 2 mins" is not a figure.
@@ -127,8 +138,12 @@ def run_checks(text: str, ctx: CheckContext) -> list[Finding]:
     if ctx.sponsorship is not None:
         findings += check_sponsorship(text, ctx.sponsorship)
     findings += check_platform_fit(
-        text, ctx.platform, ctx.link_allowlist, allow_threads=profile.allow_threads
+        text,
+        ctx.platform,
+        (*ctx.link_allowlist, *attribution_hosts(ctx.factsheet)),
+        allow_threads=profile.allow_threads,
     )
+    findings += check_licensing(ctx.factsheet, ctx.platform, accepted=ctx.accept_unlicensed)
     findings += check_duplicates(
         text, ctx.recent_signatures, max_distance=ctx.max_duplicate_distance
     )

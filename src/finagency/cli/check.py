@@ -28,7 +28,7 @@ CANNOT_CHECK = 3
 # One US profile covers both FINRA broker-dealers and SEC-registered advisers.
 REGIMES = {
     "us-bd": "us_finra_sec",
-    "us-ria": "us_finra_sec",
+    "us-ria": "us_sec_ria",
     "uk": "uk_fca",
     "eu": "eu_mifid_esma",
     "none": "default",
@@ -97,7 +97,7 @@ def check(
     ],
     regime: Annotated[
         str,
-        typer.Option(help="us-bd | us-ria | uk | eu | none (us-bd and us-ria share a profile)."),
+        typer.Option(help="us-bd (FINRA 2210) | us-ria (SEC Marketing Rule) | uk | eu | none."),
     ] = "none",
     platform: Annotated[str, typer.Option(help="Platform whose length rules apply.")] = "x",
     kind: Annotated[str, typer.Option(help="Content kind (selects required disclosures).")] = (
@@ -112,7 +112,7 @@ def check(
     if profile is None:
         raise _cannot_check(f"unknown regime {regime!r}; choose one of {', '.join(REGIMES)}")
     if regime in ("us-bd", "us-ria"):
-        err.print(f"note: --regime {regime} uses the {profile} profile (FINRA and SEC rules)")
+        err.print(f"note: --regime {regime} uses the {profile} profile")
     try:
         text = text_file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:

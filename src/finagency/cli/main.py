@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import typer
 
-from finagency.cli import admin, check, platforms, processes
+from finagency.cli import admin, check, compliance, platforms, processes
+from finagency.cli.evaluate import eval_app
+from finagency.cli.ops_cli import register as register_ops
+from finagency.cli.posts import register as register_posts
 from finagency.cli.queue import queue_app
+from finagency.cli.report import register as register_report
 
 app = typer.Typer(
     name="finagency",
@@ -17,7 +21,12 @@ processes.register(app)
 admin.register(app)
 platforms.register(app)
 check.register(app)
+register_ops(app)
+compliance.register(app)
+register_report(app)
+register_posts(app)
 app.add_typer(queue_app, name="queue")
+app.add_typer(eval_app, name="eval")
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -224,4 +225,151 @@ async def filing_note(session: AsyncSession, item: NewsItem, *, now: datetime) -
         facts=facts,
         built_at=now,
         extra={factkeys.EXTRA_COMPANY: company},
+    )
+
+
+async def market_wrap(
+    session: AsyncSession, symbols: list[str], *, now: datetime
+) -> FactSheet | None:
+    """Each instrument's close and day change for the latest session they share."""
+    rows: list[tuple[str, Quote, Quote]] = []
+    for symbol in symbols:
+        quotes = await market.latest_quotes(session, symbol, limit=2)
+        if len(quotes) == 2 and quotes[1].close:
+            rows.append((symbol, quotes[0], quotes[1]))
+    if not rows:
+        return None
+    session_day = max(last.as_of.date() for _, last, _ in rows)
+    rows = [row for row in rows if row[1].as_of.date() == session_day]
+    facts: list[Fact] = []
+    for symbol, last, prev in rows:
+        currency = last.currency or "USD"
+        change = (last.close / prev.close - 1) * 100
+        facts.append(
+            _quote_fact(
+                factkeys.close_key(symbol), "price", last.close, last, currency, f"{symbol} close"
+            )
+        )
+        facts.append(
+            _quote_fact(
+                factkeys.change_pct_key(symbol), "percent", change, last, "%", f"{symbol} change"
+            )
+        )
+    extra = _unlicensed_extra(quote for _, quote, _ in rows)
+    return FactSheet(
+        kind=factkeys.MARKET_WRAP,
+        subject=f"Session of {session_day.isoformat()}",
+        facts=tuple(facts),
+        tickers=tuple(symbol for symbol, _, _ in rows),
+        built_at=now,
+        extra=extra,
+    )
+
+
+def _unlicensed_extra(quotes: Iterable[Quote]) -> dict[str, str]:
+    sources = sorted({quote.source for quote in quotes if not quote.for_publication})
+    return {"not_for_publication": ", ".join(sources)} if sources else {}
+
+
+WEEK = timedelta(days=7)
+
+
+async def weekly_recap(
+    session: AsyncSession, symbols: list[str], *, now: datetime
+) -> FactSheet | None:
+    """The week to the latest session: each instrument's change over the week, plus the rates
+    and the top headline observed inside that week (nothing from outside it)."""
+    latest = [
+        quotes[0]
+        for symbol in symbols
+        if (quotes := await market.latest_quotes(session, symbol, 1))
+    ]
+    if not latest:
+        return None
+    end = max(quote.as_of for quote in latest)
+    start = end - WEEK
+    facts: list[Fact] = []
+    tickers: list[str] = []
+    used: list[Quote] = []
+    first_base: Quote | None = None
+    for symbol in symbols:
+        # The base is the last close at or before the week's start (the prior week's close).
+        window = await market.quotes_between(session, symbol, start - WEEK, end)
+        before = [quote for quote in window if quote.as_of <= start]
+        inside = [quote for quote in window if quote.as_of > start]
+        if not before or not inside or not before[-1].close:
+            continue
+        base, last = before[-1], inside[-1]
+        change = (last.close / base.close - 1) * 100
+        currency = last.currency or "USD"
+        facts.append(
+            _quote_fact(
+                factkeys.close_key(symbol), "price", last.close, last, currency, f"{symbol} close"
+            )
+        )
+        facts.append(
+            _quote_fact(
+                factkeys.week_change_pct_key(symbol),
+                "percent",
+                change,
+                last,
+                "%",
+                f"{symbol} change over the week",
+            )
+        )
+        tickers.append(symbol)
+        used.append(last)
+        first_base = first_base or base
+    if not tickers or first_base is None:
+        return None
+    source = _source_label(used[0])
+    facts.append(
+        Fact(
+            factkeys.WEEK_START_KEY,
+            "date",
+            first_base.as_of.date().isoformat(),
+            as_of=first_base.as_of,
+            source=source,
+            label="prior week's close",
+        )
+    )
+    facts.append(
+        Fact(
+            factkeys.WEEK_END_KEY,
+            "date",
+            end.date().isoformat(),
+            as_of=end,
+            source=source,
+            label="week's last session",
+        )
+    )
+    for series, label in (
+        (factkeys.treasury_key("10Y"), "US Treasury 10Y par yield"),
+        ("EUR/USD", "EUR/USD reference rate"),
+    ):
+        rate = await market.latest_rate(session, series)
+        if rate is not None and start < rate.as_of <= end:
+            kind: FactKind = "percent" if series.startswith("UST.") else "rate"
+            facts.append(
+                Fact(
+                    series,
+                    kind,
+                    rate.close,
+                    unit="%" if kind == "percent" else rate.unit,
+                    as_of=rate.as_of,
+                    source=_source_label(rate),
+                    retrieved_at=rate.retrieved_at,
+                    label=label,
+                )
+            )
+            used.append(rate)
+    news = await market.news_between(session, start, end, limit=1)
+    return FactSheet(
+        kind=factkeys.WEEKLY_RECAP,
+        subject=f"Week to {end.date().isoformat()}",
+        headline=news[0].title if news else "",
+        facts=tuple(facts),
+        tickers=tuple(tickers),
+        built_at=now,
+        extra=_unlicensed_extra(used),
     )

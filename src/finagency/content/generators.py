@@ -39,6 +39,8 @@ def generator_for(services: Services) -> Generator:
                 base_url=llm.base_url,
                 api_key=llm.api_key.get_secret_value() if llm.api_key else None,
                 model=llm.model,
+                model_path=llm.model_path,
+                concurrency=llm.local_concurrency,
             )
         services.extras[_KEY] = found
     generator: Generator = found

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from finagency.audit import service as audit
+from finagency.checks.licensing import required_attributions
 from finagency.checks.service import CheckContext, run_checks, verdict
 from finagency.checks.service import Finding as CheckFinding
 from finagency.content import factsheets
@@ -19,6 +20,7 @@ from finagency.content.generation import draft_variants
 from finagency.core.errors import InvalidTransition, ValidationFailed
 from finagency.core.factsheet import FactSheet
 from finagency.core.simhash import signature
+from finagency.integrations.llm import factkeys
 from finagency.integrations.llm.base import Generator
 from finagency.market import service as market
 from finagency.models import (
@@ -38,6 +40,7 @@ log = structlog.get_logger(__name__)
 EDITABLE = (
     PostStatus.DRAFT,
     PostStatus.IN_REVIEW,
+    PostStatus.AWAITING_CLIENT,
     PostStatus.APPROVED,
     PostStatus.SCHEDULED,
     PostStatus.REJECTED,
@@ -72,7 +75,15 @@ def check_context(
         link_allowlist=tuple(brand.link_allowlist or ()),
         recent_signatures=tuple(recent),
         staleness=staleness,
+        accept_unlicensed=bool(brand.settings.get("accept_unlicensed_sources", False)),
     )
+
+
+def post_disclosure(brand: Brand, factsheet: FactSheet) -> str:
+    """What follows every post's body: the brand's disclosure and any data attribution its
+    sources require (CoinGecko: "wherever its data appears")."""
+    lines = [brand.disclosure.strip(), *required_attributions(factsheet)]
+    return "\n".join(line for line in lines if line)
 
 
 async def _recent_signatures(session: AsyncSession, post: Post, days: int = 7) -> list[int]:
@@ -136,10 +147,14 @@ async def draft_item(
     dedupe_key: str | None = None,
     author_id: int | None = None,
     news_item_id: int | None = None,
+    before_generate: Callable[[], Awaitable[None]] | None = None,
 ) -> Drafted | None:
     """Generate one item for every account, check each variant, send them to review.
 
     Returns None when an item with the same ``dedupe_key`` exists already (idempotent).
+    ``before_generate`` runs just before the generator is called: a job passes its
+    checkpoint, so the work so far is committed and no write lock (SQLite) is held while
+    a model thinks for seconds.
     """
     if not accounts:
         return None
@@ -152,12 +167,14 @@ async def draft_item(
         if existing is not None:
             return None
     seed = seed_for(dedupe_key or f"{factsheet.kind}:{factsheet.subject}:{now.isoformat()}")
+    if before_generate is not None:
+        await before_generate()
     drafts = await draft_variants(
         generator,
         factsheet,
         [account.platform for account in accounts],
         seed=seed,
-        disclosure=brand.disclosure,
+        disclosure=post_disclosure(brand, factsheet),
     )
     first = drafts[0][0]
     item = ContentItem(
@@ -258,7 +275,12 @@ async def edit_post(
 
 
 async def generate_for_brand(
-    session: AsyncSession, brand: Brand, generator: Generator, *, now: datetime
+    session: AsyncSession,
+    brand: Brand,
+    generator: Generator,
+    *,
+    now: datetime,
+    before_generate: Callable[[], Awaitable[None]] | None = None,
 ) -> list[Drafted]:
     """Draft whatever the market area can ground: movers, rates, curve, news and filings."""
     accounts = list(
@@ -273,15 +295,26 @@ async def generate_for_brand(
     if not accounts:
         return []
     sheets: list[tuple[FactSheet, str, int | None]] = []
-    equities = (
-        await session.execute(
-            select(Instrument.symbol)
-            .where(Instrument.kind == "equity")
-            .order_by(Instrument.symbol)
-            .limit(5)
-        )
-    ).scalars()
-    for symbol in equities:
+    equities = list(
+        (
+            await session.execute(
+                select(Instrument.symbol)
+                .where(Instrument.kind == "equity")
+                .order_by(Instrument.symbol)
+                .limit(5)
+            )
+        ).scalars()
+    )
+    wrap = await factsheets.market_wrap(session, equities, now=now)
+    if wrap is not None:
+        sheets.append((wrap, f"wrap:{wrap.facts[0].as_of:%Y-%m-%d}", None))
+    recap = await factsheets.weekly_recap(session, equities, now=now)
+    if recap is not None:
+        week_end = recap.get(factkeys.WEEK_END_KEY)
+        sheets.append((recap, f"recap:{week_end.value if week_end else now.date()}", None))
+    # Crypto movers carry their source's attribution (CoinGecko) under the post.
+    crypto = await market.symbols_of_kind(session, "crypto", limit=3)
+    for symbol in [*equities, *crypto]:
         sheet = await factsheets.market_mover(session, symbol, now=now)
         if sheet is not None:
             sheets.append((sheet, f"mover:{symbol}:{sheet.facts[0].as_of:%Y-%m-%d}", None))
@@ -312,6 +345,7 @@ async def generate_for_brand(
             now=now,
             dedupe_key=key,
             news_item_id=news_id,
+            before_generate=before_generate,
         )
         if result is not None:
             drafted.append(result)

@@ -18,7 +18,9 @@ async def generate_for_brands(ctx: JobContext) -> None:
     generator = generator_for(services)
     brands = (await ctx.session.execute(select(Brand).order_by(Brand.id))).scalars().all()
     for brand in brands:
-        drafted = await generate_for_brand(ctx.session, brand, generator, now=utcnow())
+        drafted = await generate_for_brand(
+            ctx.session, brand, generator, now=utcnow(), before_generate=ctx.checkpoint
+        )
         if drafted:
             services.events.publish(
                 Event("content.drafted", {"items": len(drafted)}, brand_id=brand.id)

@@ -8,6 +8,7 @@ from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
+from opentelemetry import trace
 
 _SECRET_KEYS = ("password", "secret", "token", "api_key", "authorization", "credentials", "cookie")
 
@@ -20,9 +21,20 @@ def _redact(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMap
     return event_dict
 
 
+def _trace_ids(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    # Log lines written inside a recorded span carry its ids, to jump from a log to its trace.
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid:
+        event_dict.setdefault("trace_id", format(context.trace_id, "032x"))
+        event_dict.setdefault("span_id", format(context.span_id, "016x"))
+    return event_dict
+
+
 def configure_logging(level: str = "INFO", *, json: bool = False) -> None:
     processors: list[Any] = [
+        # request_id (web) and job_id (worker) are bound as context variables.
         structlog.contextvars.merge_contextvars,
+        _trace_ids,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _redact,
@@ -41,3 +53,6 @@ def configure_logging(level: str = "INFO", *, json: bool = False) -> None:
         level=level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s %(message)s"
     )
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    # httpx logs every request's full URL at INFO, and some APIs put tokens in the path
+    # (Telegram's /bot<token>/...): keep its lines to warnings and errors.
+    logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from finagency.config import Settings
+from finagency.core.cache import Cache, MemoryCache
 from finagency.core.crypto import SecretBox
 from finagency.core.events import EventBus
 
@@ -25,5 +26,7 @@ class Services:
     secret_box: SecretBox | None
     redis: Redis | None = None  # cache and pub/sub across processes, when configured
     started_at: float = 0.0
+    # The read cache (stats, quotes, ...); in-process unless Redis is configured.
+    cache: Cache = field(default_factory=MemoryCache)
     # Per-process singletons built on first use by the domains (e.g. the content generator).
     extras: dict[str, Any] = field(default_factory=dict)

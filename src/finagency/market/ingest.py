@@ -253,6 +253,19 @@ async def _upsert_quotes(session: AsyncSession, rows: list[dict[str, Any]]) -> i
     return new
 
 
+# Whose data it is must travel with every number: attribution (CoinGecko) and licence (Yahoo)
+# are decided from these names downstream, whatever an admin called the source.
+_PROVIDER_NAMES = {"coingecko": "CoinGecko", "yahoo_chart": "Yahoo"}
+
+
+def quote_source_label(source: Source) -> str:
+    """The source name stored with each quote, naming the data provider when it matters."""
+    provider = _PROVIDER_NAMES.get(source.kind)
+    if provider is None or provider.lower() in source.name.lower():
+        return source.name
+    return f"{source.name} ({provider})"
+
+
 async def store_prices(
     session: AsyncSession, source: Source, points: Sequence[PricePoint], now: datetime
 ) -> int:
@@ -266,6 +279,7 @@ async def store_prices(
         for p in points
     ]
     ids = await _instrument_ids(session, specs)
+    label = quote_source_label(source)
     rows = {
         (ids[p.symbol], p.as_of): {
             "instrument_id": ids[p.symbol],
@@ -277,7 +291,7 @@ async def store_prices(
             "volume": p.volume,
             "currency": p.currency or None,
             "unit": p.currency,
-            "source": source.name,
+            "source": label,
             "adjusted": p.adjusted,
             "adj_close": p.adj_close,
             "for_publication": p.for_publication,

@@ -145,3 +145,39 @@ async def source_health(session: AsyncSession, now: datetime | None = None) -> l
         )
         for source in sources
     ]
+
+
+async def quotes_between(
+    session: AsyncSession, symbol: str, start: datetime, end: datetime
+) -> list[Quote]:
+    """The instrument's observations with ``start <= as_of <= end``, oldest first."""
+    rows = await session.scalars(
+        select(Quote)
+        .join(Instrument, Instrument.id == Quote.instrument_id)
+        .where(Instrument.symbol == symbol, Quote.as_of >= start, Quote.as_of <= end)
+        .order_by(Quote.as_of, Quote.id)
+    )
+    return list(rows)
+
+
+async def news_between(
+    session: AsyncSession, start: datetime, end: datetime, limit: int = 20
+) -> list[NewsItem]:
+    """News published in ``[start, end]``, newest first."""
+    rows = await session.scalars(
+        select(NewsItem)
+        .where(NewsItem.published_at >= start, NewsItem.published_at <= end)
+        .order_by(NewsItem.published_at.desc(), NewsItem.id.desc())
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def symbols_of_kind(session: AsyncSession, kind: str, limit: int = 10) -> list[str]:
+    rows = await session.scalars(
+        select(Instrument.symbol)
+        .where(Instrument.kind == kind)
+        .order_by(Instrument.symbol)
+        .limit(limit)
+    )
+    return list(rows)

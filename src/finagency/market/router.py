@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from finagency.auth.dependencies import ReadSession, require
+from finagency.auth.dependencies import ReadSession, get_services, require
 from finagency.auth.permissions import VIEW
+from finagency.core.cache import QUOTES
 from finagency.market import service
 from finagency.market.schemas import NewsRead, QuoteRead, SourceRead
 from finagency.models import Instrument, Quote
 
 # Market data is not brand data: anyone who may view some brand may read it.
+# CoinGecko's terms: credit "near the data", with a link (data-sources.md C5).
+COINGECKO_CREDIT = "Data provided by CoinGecko"
+COINGECKO_URL = "https://www.coingecko.com/"
+
 router = APIRouter(tags=["market"], dependencies=[Depends(require(VIEW))])
 
 
@@ -33,6 +38,8 @@ def quote_read(instrument: Instrument, quote: Quote) -> QuoteRead:
         source=quote.source,
         adjusted=quote.adjusted,
         retrieved_at=quote.retrieved_at,
+        for_publication=quote.for_publication,
+        attribution=COINGECKO_CREDIT if "coingecko" in quote.source.lower() else None,
     )
 
 
@@ -59,11 +66,17 @@ async def get_news(
 @router.get("/quotes", response_model=list[QuoteRead], summary="Quotes, newest first")
 async def get_quotes(
     session: ReadSession,
+    request: Request,
     symbol: Annotated[str | None, Query(max_length=40)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[QuoteRead]:
-    rows = await service.list_quotes(session, symbol=symbol, limit=limit)
-    return [quote_read(instrument, quote) for instrument, quote in rows]
+    async def load() -> list[dict[str, object]]:
+        rows = await service.list_quotes(session, symbol=symbol, limit=limit)
+        return [quote_read(i, q).model_dump(mode="json") for i, q in rows]
+
+    # Quotes change when a source is polled; the "quotes" policy bounds how stale they get.
+    cached = await get_services(request).cache.get_or_load(QUOTES, f"{symbol}:{limit}", load)
+    return [QuoteRead.model_validate(item) for item in cached]
 
 
 @router.get("/sources", response_model=list[SourceRead], summary="Every source and its health")

@@ -36,6 +36,12 @@ class QuoteRead(BaseModel):
     source: str
     adjusted: bool
     retrieved_at: datetime
+    for_publication: bool = Field(
+        True, description="False for sources with no licence to republish (Yahoo): dev only"
+    )
+    attribution: str | None = Field(
+        None, description="Credit the source's terms require next to its data (CoinGecko)"
+    )
 
 
 class SourceRead(BaseModel):

@@ -42,7 +42,10 @@ from finagency.market.queries import (
     list_news,
     list_quotes,
     mark_news_used,
+    news_between,
+    quotes_between,
     source_health,
+    symbols_of_kind,
     unused_news,
 )
 from finagency.models import Source
@@ -65,8 +68,11 @@ __all__ = [
     "list_news",
     "list_quotes",
     "mark_news_used",
+    "news_between",
     "poll_source",
+    "quotes_between",
     "source_health",
+    "symbols_of_kind",
     "unused_news",
 ]
 

@@ -1,9 +1,19 @@
 """Every ORM model, one module per aggregate; imported here so metadata is complete."""
 
-from finagency.models.audit import AuditEvent
+from finagency.models.audit import AuditCheckpoint, AuditEvent, LegalHold
+from finagency.models.auth import LoginThrottle, OidcIdentity, TimeSlot, UserSession
 from finagency.models.base import Base, utcnow
-from finagency.models.brand import ApiToken, Brand, Membership, Setting, User, WebhookEndpoint
+from finagency.models.brand import (
+    ApiToken,
+    Brand,
+    Membership,
+    Setting,
+    User,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from finagency.models.content import Approval, ContentItem, Finding, Post, PostStatus
+from finagency.models.evaluation import GeneratorEvaluation
 from finagency.models.job import (
     FINAL_STATES,
     LIVE_STATES,
@@ -18,6 +28,8 @@ from finagency.models.job import (
     WorkerHeartbeat,
 )
 from finagency.models.market import Instrument, NewsItem, Quote, Source
+from finagency.models.metrics import MetricSample, StoredReport
+from finagency.models.ops import BackupRecord, ImportLedger, ImportRun
 from finagency.models.social import Account, EngagementSnapshot, PublishAttempt, SandboxPost
 
 __all__ = [
@@ -26,7 +38,9 @@ __all__ = [
     "Account",
     "ApiToken",
     "Approval",
+    "AuditCheckpoint",
     "AuditEvent",
+    "BackupRecord",
     "Base",
     "Brand",
     "CircuitBreaker",
@@ -34,13 +48,20 @@ __all__ = [
     "CronFire",
     "EngagementSnapshot",
     "Finding",
+    "GeneratorEvaluation",
+    "ImportLedger",
+    "ImportRun",
     "Instrument",
     "Job",
     "JobCounter",
     "JobState",
     "LeaderLease",
+    "LegalHold",
+    "LoginThrottle",
     "Membership",
+    "MetricSample",
     "NewsItem",
+    "OidcIdentity",
     "Post",
     "PostStatus",
     "PublishAttempt",
@@ -50,7 +71,11 @@ __all__ = [
     "SandboxPost",
     "Setting",
     "Source",
+    "StoredReport",
+    "TimeSlot",
     "User",
+    "UserSession",
+    "WebhookDelivery",
     "WebhookEndpoint",
     "WorkerHeartbeat",
     "utcnow",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from finagency.models.base import Base, BigId, CreatedMixin, IdMixin
@@ -94,3 +94,30 @@ class WebhookEndpoint(IdMixin, CreatedMixin, Base):
     secret_encrypted: Mapped[str] = mapped_column(Text)
     events: Mapped[list[str]] = mapped_column(JSON, default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # What the receiver is for ("CRM sync"), shown in Settings next to the URL.
+    description: Mapped[str] = mapped_column(String(200), default="", server_default="")
+
+
+class WebhookDelivery(IdMixin, CreatedMixin, Base):
+    """One event sent (or being sent) to one endpoint: the delivery log a person reads."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (Index("ix_webhook_delivery_endpoint_id_id", "endpoint_id", "id"),)
+
+    brand_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("brand.id", ondelete="CASCADE"), index=True
+    )
+    endpoint_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("webhook_endpoint.id", ondelete="CASCADE")
+    )
+    # The ``webhook-id`` header: receivers use it to drop duplicates of a retried delivery.
+    message_id: Mapped[str] = mapped_column(String(40), unique=True)
+    event: Mapped[str] = mapped_column(String(60))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # pending → delivered | retrying → delivered | dead (dead-lettered after the last attempt)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    response_code: Mapped[int | None] = mapped_column(default=None)
+    duration_ms: Mapped[int | None] = mapped_column(default=None)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    delivered_at: Mapped[datetime | None] = mapped_column(default=None)

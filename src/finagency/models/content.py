@@ -16,6 +16,8 @@ class PostStatus(StrEnum):
     DRAFT = "draft"
     IN_REVIEW = "in_review"
     APPROVED = "approved"
+    # Approved by the approver; waits for the brand's client when client approval is on.
+    AWAITING_CLIENT = "awaiting_client"
     SCHEDULED = "scheduled"
     PUBLISHING = "publishing"
     PUBLISHED = "published"
@@ -138,6 +140,8 @@ class Approval(IdMixin, Base):
         BigId, ForeignKey("user.id", ondelete="SET NULL"), default=None
     )
     decision: Mapped[str] = mapped_column(String(10))  # approved, rejected
+    # Which step decided: "approver" (or a policy standing in for one), then "client".
+    stage: Mapped[str] = mapped_column(String(20), default="approver", server_default="approver")
     note: Mapped[str] = mapped_column(Text, default="")
     # Set when a policy, not a person, decided (e.g. "auto_approve:macro_rate").
     policy: Mapped[str | None] = mapped_column(String(100), default=None)

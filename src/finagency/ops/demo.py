@@ -125,6 +125,8 @@ async def seed(services: Services) -> list[DemoUser]:
             queue="content",
             unique_key="demo:first-drafts",
         )
+        # Two weeks of sample metric history, so the first report has a before and after.
+        await enqueue(session, "reports.seed_demo_history", {}, unique_key="demo:metric-history")
     log.info("demo.seeded", brand=DEMO_BRAND, sources=len(sources))
     return list(DEMO_USERS)
 

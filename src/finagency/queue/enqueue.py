@@ -10,6 +10,7 @@ from sqlalchemy import insert, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from finagency.core.tracing import with_trace_context
 from finagency.models import Job, JobState, utcnow
 from finagency.queue.backends import postgres
 from finagency.queue.notify import mark_enqueued
@@ -48,7 +49,7 @@ async def enqueue(
     values: dict[str, Any] = {
         "task": name,
         "queue": queue or "default",
-        "args": args or {},
+        "args": with_trace_context(args or {}),  # the worker's span continues this trace
         "state": JobState.AVAILABLE.value,
         "priority": 100 if priority is None else priority,
         "run_at": run_at or utcnow(),
@@ -119,7 +120,7 @@ async def enqueue_many(
         "rescues": 0,
         "created_at": now,
     }
-    rows = [{**common, "args": dict(args)} for args in args_list]
+    rows = [{**common, "args": with_trace_context(dict(args))} for args in args_list]
     # One executemany-style INSERT ... RETURNING ("insertmanyvalues"): far cheaper to build
     # than a single statement with hundreds of VALUES tuples.
     result = await session.execute(

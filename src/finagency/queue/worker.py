@@ -14,10 +14,13 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
+from prometheus_client import Gauge
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from finagency.core.db import transaction
-from finagency.models import Job, utcnow
+from finagency.core.tracing import job_span
+from finagency.models import Job, JobState, utcnow
 from finagency.queue import queries
 from finagency.queue.backends import claim_jobs, postgres
 from finagency.queue.context import JobContext, JobInfo
@@ -38,6 +41,31 @@ log = structlog.get_logger(__name__)
 
 RESCUER = "rescuer"
 
+CONCURRENCY = Gauge(
+    "finagency_worker_concurrency", "Jobs this worker process runs at once (autoscaled)"
+)
+BACKLOG_SEEN = Gauge(
+    "finagency_worker_backlog_seen", "Due jobs this worker's queues held at its last look"
+)
+_DUE_STATES = (JobState.AVAILABLE.value, JobState.RETRYABLE.value, JobState.RECONCILE.value)
+CALM_ROUNDS = 3  # quiet looks in a row before giving slots back (the hysteresis)
+
+
+def desired_concurrency(
+    current: int, *, backlog: int, running: int, low: int, high: int, calm: int
+) -> int:
+    """The next concurrency: up at once under pressure, down slowly once it is quiet.
+
+    Pressure is a backlog at least as big as the slots we have; quiet is no backlog and at
+    most half the slots busy for ``CALM_ROUNDS`` looks in a row (``calm`` counts them).
+    Different thresholds up and down keep the worker from flapping around one number.
+    """
+    if backlog >= current and current < high:
+        return min(high, max(current + 1, min(current * 2, running + backlog)))
+    if calm >= CALM_ROUNDS and current > low:
+        return max(low, running, current - max(1, current // 4))
+    return max(low, min(high, current))
+
 
 @dataclass(frozen=True, slots=True)
 class WorkerConfig:
@@ -49,6 +77,15 @@ class WorkerConfig:
     heartbeat_interval: float | None = None  # default: a third of the lease
     rescue_interval: float = 5.0
     shutdown_grace_seconds: float = 10.0
+    # Autoscaling: with both set (min < max), concurrency follows the backlog between them.
+    min_concurrency: int | None = None
+    max_concurrency: int | None = None
+    autoscale_interval: float = 2.0
+
+    @property
+    def autoscales(self) -> bool:
+        low, high = self.min_concurrency, self.max_concurrency
+        return low is not None and high is not None and 0 < low < high
 
 
 class Worker:
@@ -77,6 +114,12 @@ class Worker:
         self._paused: tuple[float, set[str]] = (0.0, set())
         self._stopping = asyncio.Event()
         self._slots = asyncio.Semaphore(config.concurrency)
+        self.concurrency = config.concurrency
+        if config.autoscales:
+            low, high = config.min_concurrency or 1, config.max_concurrency or 1
+            self.concurrency = max(low, min(high, config.concurrency))
+        self._calm = 0
+        CONCURRENCY.set(self.concurrency)
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -93,6 +136,8 @@ class Worker:
             asyncio.create_task(self._rescue_loop(), name="worker-rescue"),
             asyncio.create_task(self._completion_loop(), name="worker-completions"),
         ]
+        if self.config.autoscales:
+            loops.append(asyncio.create_task(self._autoscale_loop(), name="worker-autoscale"))
         engine = self.sessionmaker.kw.get("bind")
         if engine is not None and engine.dialect.name == "postgresql":
             url = engine.url.render_as_string(hide_password=False)
@@ -106,12 +151,14 @@ class Worker:
             await self._claim_loop()
         finally:
             await self._drain_inflight()
-            await self._flush_completions()
             for loop_task in loops:
                 loop_task.cancel()
             for loop_task in loops:
                 with contextlib.suppress(asyncio.CancelledError):
                     await loop_task
+            # After the completion loop is gone: a batch it had in hand when cancelled is
+            # back in _completions, and is committed here rather than left to the rescuer.
+            await self._flush_completions()
             with contextlib.suppress(Exception):
                 async with transaction(self.sessionmaker) as session:
                     await queries.remove_heartbeat(session, self.worker_id)
@@ -151,7 +198,7 @@ class Worker:
             await self.notifier.wait(self.config.poll_interval)
 
     def _free_slots(self) -> int:
-        return self.config.concurrency - len(self._inflight)
+        return self.concurrency - len(self._inflight)
 
     async def _claim_batch(self) -> int:
         limit = min(self._free_slots(), self.config.batch_size)
@@ -190,6 +237,14 @@ class Worker:
     # -- running ---------------------------------------------------------------------
 
     async def _execute(self, info: JobInfo, token: str) -> None:
+        # Logs of the run carry its job id; its span continues the enqueuing request's trace.
+        with (
+            structlog.contextvars.bound_contextvars(job_id=info.id, task=info.task),
+            job_span(info.task, info.id, info.args),
+        ):
+            await self._execute_job(info, token)
+
+    async def _execute_job(self, info: JobInfo, token: str) -> None:
         started = utcnow()
         outcome = "completed"
         try:
@@ -340,7 +395,7 @@ class Worker:
                         hostname=socket.gethostname(),
                         pid=os.getpid(),
                         queues=list(self.config.queues),
-                        concurrency=self.config.concurrency,
+                        concurrency=self.concurrency,
                         running=len(tokens),
                         processed=self.processed,
                         now=now,
@@ -348,6 +403,57 @@ class Worker:
             except Exception:
                 log.exception("worker.heartbeat_failed", worker_id=self.worker_id)
             await asyncio.sleep(interval)
+
+    # -- autoscaling -----------------------------------------------------------------
+
+    async def _autoscale_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.autoscale_interval)
+            try:
+                backlog = await self._due_backlog()
+            except Exception:
+                log.exception("worker.autoscale_failed", worker_id=self.worker_id)
+                continue
+            self.observe_backlog(backlog)
+
+    async def _due_backlog(self) -> int:
+        async with self.sessionmaker() as session:
+            count = await session.scalar(
+                select(func.count())
+                .select_from(Job)
+                .where(
+                    Job.queue.in_(list(self.config.queues)),
+                    Job.state.in_(_DUE_STATES),
+                    Job.run_at <= utcnow(),
+                )
+            )
+        return int(count or 0)
+
+    def observe_backlog(self, backlog: int) -> int:
+        """Adjust the concurrency to one look at the backlog; returns the new concurrency."""
+        running = len(self._inflight)
+        quiet = backlog == 0 and running * 2 <= self.concurrency
+        self._calm = self._calm + 1 if quiet else 0
+        low = self.config.min_concurrency or self.concurrency
+        high = self.config.max_concurrency or self.concurrency
+        new = desired_concurrency(
+            self.concurrency, backlog=backlog, running=running, low=low, high=high, calm=self._calm
+        )
+        BACKLOG_SEEN.set(backlog)
+        if new != self.concurrency:
+            log.info(
+                "worker.concurrency_changed",
+                worker_id=self.worker_id,
+                old=self.concurrency,
+                new=new,
+                backlog=backlog,
+                running=running,
+            )
+            self.concurrency = new
+            CONCURRENCY.set(new)
+            self._calm = 0  # the next step down needs a fresh run of quiet looks
+            self.notifier.notify()  # more slots: claim now rather than at the next poll
+        return self.concurrency
 
     async def _rescue_once(self) -> None:
         """At start-up any worker rescues, leader or not: the rescue is idempotent, and a

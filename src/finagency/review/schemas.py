@@ -31,6 +31,7 @@ class ApprovalRead(BaseModel):
     decision: str
     note: str
     policy: str | None
+    stage: str = Field(default="approver", description="approver (or a policy) or client")
     at: datetime
 
 
@@ -58,3 +59,17 @@ class DecisionRead(BaseModel):
     status: str
     scheduled_at: datetime | None
     approval: ApprovalRead
+
+
+class ClientQueueItem(BaseModel):
+    """A post waiting for the brand's client to sign it off."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    brand_id: int
+    platform: str
+    text: str
+    content_hash: str
+    version: int
+    updated_at: datetime

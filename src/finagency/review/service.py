@@ -15,6 +15,17 @@ from finagency.publishing import service as publishing
 
 DEFAULT_SPACING_SECONDS = 300
 DEFAULT_LEAD_SECONDS = 60
+# Kinds a policy may approve without a person: clean and purely factual. News takes quote a
+# third party's headline and editor-written posts are opinion, so a person always reviews them.
+AUTO_APPROVABLE_KINDS = frozenset(
+    {"market_mover", "market_wrap", "macro_rate", "filing_note", "weekly_recap"}
+)
+CLIENT_APPROVAL_SETTING = "client_approval"
+
+
+def client_approval_required(brand: Brand) -> bool:
+    """Whether the brand's client signs off after the approver (off unless the brand asks)."""
+    return bool((brand.settings or {}).get(CLIENT_APPROVAL_SETTING, False))
 
 
 async def _brand(session: AsyncSession, post: Post) -> Brand:
@@ -77,8 +88,9 @@ async def approve(
         at=now,
     )
     session.add(approval)
-    post.status = PostStatus.APPROVED
     actor = f"user:{approver.id}"
+    waits = client_approval_required(brand)
+    post.status = PostStatus.AWAITING_CLIENT if waits else PostStatus.APPROVED
     await audit.record(
         session,
         actor=actor,
@@ -86,9 +98,16 @@ async def approve(
         object_type="post",
         object_id=post.id,
         brand_id=post.brand_id,
-        data={"version_hash": post.content_hash, "version": post.version, "note": note},
+        data={
+            "version_hash": post.content_hash,
+            "version": post.version,
+            "note": note,
+            "stage": "approver",
+            "awaiting_client": waits,
+        },
     )
-    await _schedule_after_approval(session, post, brand, now, actor)
+    if not waits:
+        await _schedule_after_approval(session, post, brand, now, actor)
     return approval
 
 
@@ -97,7 +116,12 @@ async def reject(
 ) -> Approval:
     if not reason.strip():
         raise ValidationFailed("a rejection needs a reason the author can act on")
-    if post.status not in (PostStatus.IN_REVIEW, PostStatus.APPROVED, PostStatus.SCHEDULED):
+    if post.status not in (
+        PostStatus.IN_REVIEW,
+        PostStatus.AWAITING_CLIENT,
+        PostStatus.APPROVED,
+        PostStatus.SCHEDULED,
+    ):
         raise InvalidTransition(f"post {post.id} is {post.status} and cannot be rejected")
     if post.status == PostStatus.SCHEDULED:
         await publishing.cancel_post(session, post, actor=f"user:{approver.id}", reason="rejected")
@@ -132,6 +156,8 @@ async def auto_approve_if_allowed(
     The policy is explicit (brand.auto_approve_kinds) and every use of it is audited.
     """
     brand = await _brand(session, post)
+    if item.kind not in AUTO_APPROVABLE_KINDS:
+        return False  # never by policy, whatever an old setting says
     if item.kind not in brand.auto_approve_kinds or post.check_verdict != "pass":
         return False
     if post.status != PostStatus.IN_REVIEW:
@@ -149,7 +175,8 @@ async def auto_approve_if_allowed(
             at=now,
         )
     )
-    post.status = PostStatus.APPROVED
+    waits = client_approval_required(brand)
+    post.status = PostStatus.AWAITING_CLIENT if waits else PostStatus.APPROVED
     await audit.record(
         session,
         actor=f"policy:{policy}",
@@ -157,9 +184,16 @@ async def auto_approve_if_allowed(
         object_type="post",
         object_id=post.id,
         brand_id=post.brand_id,
-        data={"version_hash": post.content_hash, "version": post.version, "policy": policy},
+        data={
+            "version_hash": post.content_hash,
+            "version": post.version,
+            "policy": policy,
+            "stage": "approver",
+            "awaiting_client": waits,
+        },
     )
-    await _schedule_after_approval(session, post, brand, now, f"policy:{policy}")
+    if not waits:
+        await _schedule_after_approval(session, post, brand, now, f"policy:{policy}")
     return True
 
 
@@ -175,3 +209,148 @@ async def review_queue(
     if brand_ids is not None:
         query = query.where(Post.brand_id.in_(list(brand_ids)))
     return list((await session.execute(query)).scalars())
+
+
+async def client_approve(
+    session: AsyncSession,
+    post: Post,
+    *,
+    client: User,
+    now: datetime,
+    version_hash: str | None = None,
+    note: str = "",
+) -> Approval:
+    """The brand's client signs off the version the approver approved; then it is scheduled."""
+    if post.status != PostStatus.AWAITING_CLIENT:
+        raise InvalidTransition(f"post {post.id} is {post.status}, not waiting for the client")
+    if version_hash is not None and version_hash != post.content_hash:
+        raise Conflict("the post changed since you opened it; review the new version")
+    approved = await session.scalar(
+        select(Approval.id).where(
+            Approval.post_id == post.id,
+            Approval.version_hash == post.content_hash,
+            Approval.decision == "approved",
+            Approval.stage == "approver",
+        )
+    )
+    if approved is None:
+        raise Conflict("this version has no approver's approval; it must be reviewed first")
+    brand = await _brand(session, post)
+    approval = Approval(
+        brand_id=post.brand_id,
+        post_id=post.id,
+        version_hash=post.content_hash,
+        approver_id=client.id,
+        decision="approved",
+        note=note,
+        stage="client",
+        at=now,
+    )
+    session.add(approval)
+    post.status = PostStatus.APPROVED
+    actor = f"user:{client.id}"
+    await audit.record(
+        session,
+        actor=actor,
+        action="post.client_approved",
+        object_type="post",
+        object_id=post.id,
+        brand_id=post.brand_id,
+        data={
+            "version_hash": post.content_hash,
+            "version": post.version,
+            "note": note,
+            "stage": "client",
+        },
+    )
+    await _schedule_after_approval(session, post, brand, now, actor)
+    return approval
+
+
+async def client_reject(
+    session: AsyncSession, post: Post, *, client: User, reason: str, now: datetime
+) -> Approval:
+    """The client turns the post down; it goes back to its author with the reason."""
+    if not reason.strip():
+        raise ValidationFailed("a rejection needs a reason the author can act on")
+    if post.status != PostStatus.AWAITING_CLIENT:
+        raise InvalidTransition(f"post {post.id} is {post.status}, not waiting for the client")
+    approval = Approval(
+        brand_id=post.brand_id,
+        post_id=post.id,
+        version_hash=post.content_hash,
+        approver_id=client.id,
+        decision="rejected",
+        note=reason.strip(),
+        stage="client",
+        at=now,
+    )
+    session.add(approval)
+    post.status = PostStatus.REJECTED
+    await audit.record(
+        session,
+        actor=f"user:{client.id}",
+        action="post.client_rejected",
+        object_type="post",
+        object_id=post.id,
+        brand_id=post.brand_id,
+        data={"reason": reason.strip(), "version": post.version, "stage": "client"},
+    )
+    return approval
+
+
+async def client_queue(
+    session: AsyncSession, brand_ids: Sequence[int] | None, limit: int = 100
+) -> list[Post]:
+    """Posts waiting on a client's sign-off, oldest first."""
+    query = (
+        select(Post)
+        .where(Post.status == PostStatus.AWAITING_CLIENT.value)
+        .order_by(Post.updated_at, Post.id)
+        .limit(limit)
+    )
+    if brand_ids is not None:
+        query = query.where(Post.brand_id.in_(list(brand_ids)))
+    return list((await session.execute(query)).scalars())
+
+
+async def set_auto_approve_policy(
+    session: AsyncSession, brand: Brand, kinds: Sequence[str], *, actor: str
+) -> list[str]:
+    """Name the content kinds this brand lets policy approve; the change is audited."""
+    wanted = sorted(set(kinds))
+    refused = [kind for kind in wanted if kind not in AUTO_APPROVABLE_KINDS]
+    if refused:
+        raise ValidationFailed(
+            f"these kinds always need a person: {', '.join(refused)}",
+            details={"refused": refused, "allowed": sorted(AUTO_APPROVABLE_KINDS)},
+        )
+    before = sorted(brand.auto_approve_kinds or [])
+    brand.auto_approve_kinds = wanted
+    await audit.record(
+        session,
+        actor=actor,
+        action="brand.auto_approve_changed",
+        object_type="brand",
+        object_id=brand.id,
+        brand_id=brand.id,
+        data={"before": before, "after": wanted},
+    )
+    return wanted
+
+
+async def set_client_approval(
+    session: AsyncSession, brand: Brand, enabled: bool, *, actor: str
+) -> None:
+    """Turn the client-approval step on or off for a brand (audited)."""
+    before = client_approval_required(brand)
+    brand.settings = {**(brand.settings or {}), CLIENT_APPROVAL_SETTING: bool(enabled)}
+    await audit.record(
+        session,
+        actor=actor,
+        action="brand.client_approval_changed",
+        object_type="brand",
+        object_id=brand.id,
+        brand_id=brand.id,
+        data={"before": before, "after": bool(enabled)},
+    )

@@ -6,13 +6,25 @@ from fastapi import APIRouter
 
 from finagency.web import (
     account_pages,
+    analytics_pages,
+    attention_pages,
     auth_pages,
     browse_pages,
+    calendar_pages,
+    compose_pages,
+    generator_pages,
     overview,
     queue_pages,
+    report_pages,
     review_pages,
+    settings_pages,
 )
 
 router = APIRouter(include_in_schema=False)
 for _area in (auth_pages, overview, review_pages, queue_pages, browse_pages, account_pages):
     router.include_router(_area.router)
+router.include_router(generator_pages.router)
+for _area in (calendar_pages, compose_pages, attention_pages, analytics_pages):
+    router.include_router(_area.router)
+router.include_router(report_pages.router)
+router.include_router(settings_pages.router)

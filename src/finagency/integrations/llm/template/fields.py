@@ -230,10 +230,50 @@ def _filing_note(factsheet: FactSheet, rng: random.Random) -> tuple[str, Fields]
     }
 
 
+def _weekly_recap(factsheet: FactSheet, rng: random.Random) -> tuple[str, Fields]:
+    symbols = list(factsheet.tickers) or [
+        fact.key.removesuffix(".week_change_pct")
+        for fact in factsheet.facts
+        if fact.key.endswith(".week_change_pct")
+    ]
+    rows: list[tuple[str, str, str]] = []  # cashtag, signed change, close
+    used: list[Fact] = []
+    for symbol in symbols:
+        change = keys.numeric(factsheet, keys.week_change_pct_key(symbol))
+        if change is None:
+            continue
+        close = keys.numeric(factsheet, keys.close_key(symbol))
+        price = format_price(close[1], _currency(close[0])) if close else ""
+        rows.append((cashtag(symbol), format_signed_pct(change[1]), price))
+        used.append(change[0])
+    if not rows:
+        raise _missing(factsheet.kind, ["<SYM>.week_change_pct for at least one ticker"])
+    macro: list[str] = []
+    for fact in factsheet.numeric():
+        if match := keys.TREASURY_KEY.match(fact.key):
+            macro.append(f"{match.group('tenor')} Treasury {format_yield(float(fact.value))}")
+        elif keys.FX_KEY.match(fact.key):
+            macro.append(f"{fact.key} {format_fx(float(fact.value))}")
+    start = keys.text_value(factsheet, keys.WEEK_START_KEY)
+    end = keys.text_value(factsheet, keys.WEEK_END_KEY)
+    headline = " ".join(factsheet.headline.split()).rstrip(".")
+    return "weekly_recap", {
+        "movers": ", ".join(f"{tag} {signed}" for tag, signed, _ in rows),
+        "mover_lines": "\n".join(f"{tag} {signed}" for tag, signed, _ in rows),
+        "closes": ", ".join(f"{tag} {price}" for tag, _, price in rows if price),
+        "macro_list": ", ".join(macro),
+        "headline": headline,
+        "week_start": format_date(start) if start else "",
+        "week_end": format_date(end) if end else _date_of(*used),
+        "source": _source_of(*used),
+    }
+
+
 _BUILDERS: dict[str, FieldBuilder] = {
     keys.MARKET_MOVER: _market_mover,
     keys.MARKET_WRAP: _market_wrap,
     keys.NEWS_TAKE: _news_take,
     keys.MACRO_RATE: _macro_rate,
     keys.FILING_NOTE: _filing_note,
+    keys.WEEKLY_RECAP: _weekly_recap,
 }

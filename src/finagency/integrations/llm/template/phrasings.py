@@ -153,6 +153,29 @@ FAMILIES: dict[str, Family] = {
         ),
         must_show=("cashtag",),
     ),
+    "weekly_recap": Family(
+        kind="weekly_recap",
+        core=(
+            "Week in review, {week_start} to {week_end}: {movers}.",
+            "The week to {week_end}: {movers}.",
+            "Weekly recap, week ending {week_end}: {movers}.",
+            "How the week finished on {week_end}: {movers}.",
+            "Weekly wrap to {week_end}.\n{mover_lines}",
+            "Over the week: {movers}.",
+        ),
+        extras=(
+            "Closes on {week_end}: {closes}.",
+            "Rates this week: {macro_list}.",
+            "Story of the week: {headline}",
+            "Changes from the close on {week_start}.",
+            "Data: {source}.",
+        ),
+        closers=(
+            "That's the week.",
+            "See you next week.",
+            "A week on the tape, in brief.",
+        ),
+    ),
 }
 
 FORM_NOTES: dict[str, str] = {

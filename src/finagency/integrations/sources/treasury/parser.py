@@ -1,4 +1,5 @@
-"""Parse the US Treasury daily par yield curve XML (OData/Atom feed or one properties block)."""
+"""Parse the US Treasury daily par yield curve: XML (OData/Atom feed or one properties block)
+or the CSV download (see ``csv_parser``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,10 @@ from finagency.integrations.sources._payload import (
     parse_xml,
 )
 from finagency.integrations.sources.errors import MalformedPayloadError
+from finagency.integrations.sources.treasury.csv_parser import (
+    looks_like_csv,
+    parse_yield_curve_csv,
+)
 from finagency.integrations.sources.types import RatePoint
 
 SOURCE = "us-treasury"
@@ -48,6 +53,8 @@ def parse_yield_curve(body: bytes | str, *, source: str = SOURCE) -> list[RatePo
     """
     what = "Treasury yield curve"
     raw = body.encode("utf-8") if isinstance(body, str) else body
+    if looks_like_csv(raw):  # the same data as daily-treasury-rates.csv
+        return parse_yield_curve_csv(raw, source=source)
     root = parse_xml(_with_namespaces(raw), what=what)
     blocks = [e for e in root.iter() if local_name(e) == "properties"]
     if not blocks:
