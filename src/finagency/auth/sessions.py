@@ -85,10 +85,10 @@ class ServerSessionMiddleware:
         self.lifetimes = lifetimes(settings)
         self.always_secure = settings.security.cookie_secure
 
-    def _sessionmaker(
-        self, scope: Scope, *, read: bool = False
-    ) -> async_sessionmaker[AsyncSession]:
-        services = getattr(scope["app"].state, "services", None)
+    def _sessionmaker(self, app: Any, *, read: bool = False) -> async_sessionmaker[AsyncSession]:
+        # ``app`` is the outer app, taken when the request enters: a mounted sub-app (the demo's
+        # fake platforms) replaces scope["app"] before the response starts.
+        services = getattr(app.state, "services", None)
         if services is None:
             raise RuntimeError("server sessions need app.state.services (set in the lifespan)")
         # Lookups use the read-only sessions: on SQLite they never wait for the write lock.
@@ -102,11 +102,12 @@ class ServerSessionMiddleware:
         ):
             await self.app(scope, receive, send)
             return
+        app = scope["app"]
         connection = HTTPConnection(scope)
         raw = connection.cookies.get(self.cookie_name)
         state = SessionState(cookie_present=raw is not None)
         if raw:
-            async with self._sessionmaker(scope, read=True)() as db:
+            async with self._sessionmaker(app, read=True)() as db:
                 state.loaded = await session_store.load(db, raw, self.lifetimes)
         if state.loaded is not None:
             scope["session"] = dict(state.loaded.data)
@@ -118,19 +119,19 @@ class ServerSessionMiddleware:
 
         async def send_with_session(message: Message) -> None:
             if message["type"] == "http.response.start":
-                cookie = await self._persist(scope, state)
+                cookie = await self._persist(scope, state, app)
                 if cookie is not None:
                     MutableHeaders(scope=message).append("set-cookie", cookie)
             await send(message)
 
         await self.app(scope, receive, send_with_session)
 
-    async def _persist(self, scope: Scope, state: SessionState) -> str | None:
+    async def _persist(self, scope: Scope, state: SessionState, app: Any) -> str | None:
         """Write the session back; the Set-Cookie value to send, if any."""
         data: dict[str, Any] = scope["session"]
         loaded = state.loaded
         now = utcnow()
-        sessionmaker = self._sessionmaker(scope)
+        sessionmaker = self._sessionmaker(app)
         if state.ended or (not data and not state.rotate):
             if loaded is not None:
                 async with transaction(sessionmaker) as db:
