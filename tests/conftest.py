@@ -10,10 +10,12 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from finagency.auth import passwords
 from finagency.core.db import create_engine, create_sessionmaker
 from finagency.models import Base
 from finagency.ops.migrations import upgrade_database
@@ -29,6 +31,11 @@ POSTGRES_SKIP_REASON = (
 
 
 REQUIRE_SERVICES = os.environ.get("FINAGENCY_TEST_REQUIRE_SERVICES") == "1"
+
+# In-process tests hash with cheap Argon2id parameters (still Argon2id, still verified): the
+# product's cost (t=3, 64 MiB) would otherwise dominate every test that seeds users. Processes the
+# end-to-end tests start keep the real parameters.
+passwords.use_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
