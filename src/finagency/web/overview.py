@@ -22,6 +22,7 @@ from finagency.core.cache import cache_hit_rate
 from finagency.core.events import Event
 from finagency.core.services import Services
 from finagency.core.time import utcnow
+from finagency.ops.health import degraded_components
 from finagency.web import charts
 from finagency.web.deps import PageViewer, brand_scope
 from finagency.web.templating import render
@@ -166,6 +167,8 @@ async def overview(viewer: PageViewer, session: ReadSession, request: Request) -
         "active": "/",
         "metrics": metrics,
         "cache_hit_rate": format_hit_rate(cache_hit_rate()),
+        # Redis (cache, shared events) down: the page still works, and says what it costs.
+        "degraded": degraded_components(get_services(request)),
         "as_of": stats["as_of"],
         "jobs_by_state": stats["jobs_by_state"],
         "health": await insights.platform_health(session, viewer.scope, now=now),
