@@ -41,6 +41,19 @@ PATHS = ("/", "/queue", "/api/v1/stats", "/api/v1/jobs", "/healthz", "/metrics")
 ADMIN_EMAIL, ADMIN_PASSWORD = "bench-admin@example.com", "bench-admin-password-1"
 
 
+def _cache_reads(client: httpx.Client) -> dict[str, float]:
+    """Cache reads so far by result ("hit", "miss"), summed over policies, from /metrics."""
+    totals = {"hit": 0.0, "miss": 0.0}
+    for line in client.get("/metrics").text.splitlines():
+        if not line.startswith("finagency_cache_requests_total{"):
+            continue
+        labels, _, value = line.rpartition(" ")
+        for result in totals:
+            if f'result="{result}"' in labels:
+                totals[result] += float(value)
+    return totals
+
+
 def _sign_in(client: httpx.Client, email: str, password: str) -> bool:
     form = client.get("/login").text
     match = re.search(r'name="csrf_token" value="([^"]+)"', form)
@@ -141,8 +154,15 @@ def main() -> None:
             if not signed_in:
                 note("could not sign in: pages that need a session will count as errors")
             cookies = client.cookies
+            before = _cache_reads(client)
         latencies, errors, elapsed = asyncio.run(_load(base, cookies, args.concurrency, seconds))
+        with httpx.Client(base_url=base, timeout=30) as client:
+            after = _cache_reads(client)
+    hits = after["hit"] - before["hit"]
+    reads = hits + after["miss"] - before["miss"]
+    hit_rate = round(hits / reads, 4) if reads else None
 
+    note(f"cache hit rate during the load: {hit_rate if hit_rate is not None else 'n/a'}")
     everything = [value for values in latencies.values() for value in values]
     total = len(everything)
     rows: list[list[Any]] = []
@@ -174,6 +194,7 @@ def main() -> None:
             "p50_ms": round(percentile(everything, 50) * 1000, 2) if everything else None,
             "p99_ms": round(percentile(everything, 99) * 1000, 2) if everything else None,
             "errors": sum(errors.values()),
+            "cache_hit_rate": hit_rate,
             "signed_in": signed_in,
             "machine": machine(),
         }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -20,6 +21,38 @@ import pytest
 ADMIN = ("admin@demo.finagency.dev", "demo-admin-pass")
 APPROVER = ("approver@demo.finagency.dev", "demo-approver-pass")
 EDITOR = ("editor@demo.finagency.dev", "demo-editor-pass")
+
+# Debian's chromium, driven by Playwright; no browser is ever downloaded.
+CHROMIUM = (
+    os.environ.get("FINAGENCY_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+)
+# Keep chromium off the network: this machine has none, and the tests need none.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """One headless chromium per test module (skipped with a reason when it is missing)."""
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(
+            "browser tests need Debian's chromium (apt-get install chromium) "
+            "or FINAGENCY_TEST_CHROMIUM"
+        )
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with playwright_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield launched
+        launched.close()
 
 
 def free_port() -> int:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -13,38 +10,6 @@ import pytest
 from tests.e2e.conftest import ADMIN, APPROVER, Server, login
 
 pytestmark = pytest.mark.e2e
-
-CHROMIUM = (
-    os.environ.get("FINAGENCY_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-)
-playwright_api = pytest.importorskip("playwright.sync_api")
-
-if not os.path.exists(CHROMIUM):
-    pytest.skip(
-        "browser tests need Debian's chromium (apt-get install chromium) or FINAGENCY_TEST_CHROMIUM",
-        allow_module_level=True,
-    )
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with playwright_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            # Keep chromium off the network: this machine has none, and the tests need none.
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        yield launched
-        launched.close()
 
 
 def sign_in(page: object, server: Server, email: str, password: str) -> None:

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import ADMIN, APPROVER, Server, login, running_server
-from tests.e2e.test_browser import CHROMIUM, playwright_api, sign_in
+from tests.e2e.test_browser import sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -114,25 +114,6 @@ async def _arrange(url: str) -> None:
             )
     finally:
         await engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with playwright_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-                "--disable-sync",
-                "--disable-background-networking",
-                "--disable-component-update",
-            ],
-        )
-        yield launched
-        launched.close()
 
 
 @contextmanager

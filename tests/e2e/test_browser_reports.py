@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,11 +12,6 @@ import pytest
 from tests.e2e.conftest import ADMIN, Server, login
 
 pytestmark = pytest.mark.e2e
-
-CHROMIUM = (
-    os.environ.get("FINAGENCY_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-)
-playwright_api = pytest.importorskip("playwright.sync_api")
 
 
 def _weeks() -> tuple[str, str, str]:
@@ -47,20 +39,6 @@ def history(server: Server) -> Server:
                 return server
             time.sleep(1)
     pytest.fail(f"the demo wrote no metric history:\n{server.log()[-3000:]}")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("browser tests need Debian's chromium or FINAGENCY_TEST_CHROMIUM")
-    with playwright_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"],
-        )
-        yield launched
-        launched.close()
 
 
 def test_reports_page_compares_two_weeks_in_the_browser(history: Server, browser: object) -> None:

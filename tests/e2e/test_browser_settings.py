@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -17,16 +16,6 @@ from tests.e2e.conftest import free_port, wait_until_healthy
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = (
-    os.environ.get("FINAGENCY_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-)
-playwright_api = pytest.importorskip("playwright.sync_api")
-
-if not os.path.exists(CHROMIUM):
-    pytest.skip(
-        "browser tests need Debian's chromium (apt-get install chromium) or FINAGENCY_TEST_CHROMIUM",
-        allow_module_level=True,
-    )
 
 OWNER = ("owner@agency.test", "owner passphrase 2026")
 NEW_USER = ("casey@client.test", "casey passphrase 2026")
@@ -65,26 +54,6 @@ def empty_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with playwright_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        yield launched
-        launched.close()
 
 
 def test_setup_then_create_a_user_and_change_their_role(browser: object, empty_server: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -197,18 +198,25 @@ async def auto_approve_if_allowed(
     return True
 
 
-async def review_queue(
-    session: AsyncSession, brand_ids: Sequence[int] | None, limit: int = 100
+async def _posts_waiting(
+    session: AsyncSession,
+    status: PostStatus,
+    brand_ids: Sequence[int] | None,
+    limit: int,
+    since: Any,
 ) -> list[Post]:
-    query = (
-        select(Post)
-        .where(Post.status == PostStatus.IN_REVIEW.value)
-        .order_by(Post.created_at, Post.id)
-        .limit(limit)
-    )
+    """Posts in ``status`` on ``brand_ids`` (all brands when None), longest waiting first."""
+    query = select(Post).where(Post.status == status.value).order_by(since, Post.id).limit(limit)
     if brand_ids is not None:
         query = query.where(Post.brand_id.in_(list(brand_ids)))
     return list((await session.execute(query)).scalars())
+
+
+async def review_queue(
+    session: AsyncSession, brand_ids: Sequence[int] | None, limit: int = 100
+) -> list[Post]:
+    """Drafts waiting for an approver, oldest first."""
+    return await _posts_waiting(session, PostStatus.IN_REVIEW, brand_ids, limit, Post.created_at)
 
 
 async def client_approve(
@@ -302,16 +310,10 @@ async def client_reject(
 async def client_queue(
     session: AsyncSession, brand_ids: Sequence[int] | None, limit: int = 100
 ) -> list[Post]:
-    """Posts waiting on a client's sign-off, oldest first."""
-    query = (
-        select(Post)
-        .where(Post.status == PostStatus.AWAITING_CLIENT.value)
-        .order_by(Post.updated_at, Post.id)
-        .limit(limit)
+    """Posts waiting on a client's sign-off, longest waiting first."""
+    return await _posts_waiting(
+        session, PostStatus.AWAITING_CLIENT, brand_ids, limit, Post.updated_at
     )
-    if brand_ids is not None:
-        query = query.where(Post.brand_id.in_(list(brand_ids)))
-    return list((await session.execute(query)).scalars())
 
 
 async def set_auto_approve_policy(
