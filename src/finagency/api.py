@@ -105,14 +105,29 @@ def _too_big(value: object) -> bool:
     return False
 
 
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    if isinstance(value, dict):
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    return False
+
+
 async def ids_in_range(request: Request) -> None:
-    """Whole numbers in the path, query or JSON body must fit the database's 64-bit integers.
+    """Input every database can store: 64-bit whole numbers and text without NUL characters.
 
     FastAPI's ``int`` accepts any size; a number beyond 64 bits would reach the driver and
-    fail there (OverflowError, a 500). Answer 422 instead, for every route at once.
+    fail there (OverflowError, a 500). PostgreSQL refuses NUL (0x00) in text the same way.
+    Answer 422 instead, for every route at once.
     """
     values = [*request.path_params.items(), *request.query_params.multi_items()]
     for name, raw in values:
+        if _has_nul(str(raw)):
+            raise ValidationFailed(
+                f"{name} must not contain NUL characters", details={"field": name}
+            )
         text = str(raw).strip()
         digits = text[1:] if text[:1] in "+-" else text
         if digits.isdigit() and len(digits) > 18 and abs(int(text)) > MAX_ID:
@@ -132,6 +147,8 @@ async def ids_in_range(request: Request) -> None:
                 raise ValidationFailed(
                     "a number in the body is out of range", details={"max": MAX_ID}
                 )
+            if _has_nul(parsed):
+                raise ValidationFailed("text in the body must not contain NUL characters")
 
 
 api_router = APIRouter(responses=ERROR_RESPONSES, dependencies=[Depends(ids_in_range)])

@@ -92,3 +92,24 @@ async def test_allowed_origin_sees_cors_header_on_real_responses(
 
     assert response.status_code == 401  # the origin is allowed, the caller still signs in
     assert response.headers["access-control-allow-origin"] == CORS_ORIGIN
+
+
+async def test_nul_characters_are_refused_before_they_reach_the_database(
+    client: httpx.AsyncClient, seed: Seed, login: Login
+) -> None:
+    # PostgreSQL cannot store NUL in text; schemathesis found this answering 500 on /quotes.
+    token = await login(client, "admin")
+
+    in_query = await client.get("/api/v1/quotes", params={"symbol": "AA\x00PL"})
+    in_body = await client.post(
+        "/api/v1/content/editorial",
+        json={"brand_id": seed.brand_ids["a"], "title": "t\x00", "text": "Rates held."},
+        headers={"X-CSRF-Token": token},
+    )
+    plain = await client.get("/api/v1/quotes", params={"symbol": "AAPL"})
+
+    assert in_query.status_code == 422
+    assert error_of(in_query)["message"] == "symbol must not contain NUL characters"
+    assert in_body.status_code == 422
+    assert error_of(in_body)["code"] == "validation_failed"
+    assert plain.status_code == 200
