@@ -13,6 +13,7 @@ from starlette.requests import Request
 from finagency.auth.dependencies import CurrentPrincipal, ReadSession, require
 from finagency.auth.permissions import VIEW
 from finagency.brands import service as brands
+from finagency.core.errors import ValidationFailed
 from finagency.models import Brand, User
 
 
@@ -74,3 +75,23 @@ def safe_next(target: str | None, default: str = "/") -> str:
 def is_web_url(url: str | None) -> bool:
     """Only http(s) links are rendered as links (never javascript: or data:)."""
     return bool(url) and urlsplit(url or "").scheme.lower() in ("http", "https")
+
+
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def storable_input(request: Request) -> None:
+    """Refuse NUL characters in a page's query or form (PostgreSQL cannot store them).
+
+    Without this a NUL typed or pasted into a field reaches the driver and the page answers
+    500; with it the person gets "Please check what you entered" and nothing is written.
+    Starlette keeps the parsed form on the request, so the endpoint does not read it twice.
+    """
+    fields: list[tuple[str, object]] = list(request.query_params.multi_items())
+    if request.method == "POST" and request.headers.get("content-type", "").startswith(_FORM_TYPES):
+        fields.extend((await request.form()).multi_items())
+    for name, value in fields:
+        if isinstance(value, str) and "\x00" in value:
+            raise ValidationFailed(
+                f"{name} must not contain NUL characters", details={"field": name}
+            )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from finagency.web import (
     account_pages,
@@ -19,8 +19,9 @@ from finagency.web import (
     review_pages,
     settings_pages,
 )
+from finagency.web.deps import storable_input
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[Depends(storable_input)])
 for _area in (auth_pages, overview, review_pages, queue_pages, browse_pages, account_pages):
     router.include_router(_area.router)
 router.include_router(generator_pages.router)

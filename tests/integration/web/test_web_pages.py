@@ -215,3 +215,22 @@ async def test_a_form_without_its_csrf_token_gets_an_explaining_page(
     assert '<h1 id="error-heading">Not allowed</h1>' in response.text
     # Nothing was approved.
     assert "A clean draft about the ECB rate" in (await client.get("/review", headers=HTML)).text
+
+
+async def test_a_nul_character_in_a_form_is_refused_and_nothing_is_written(
+    client: httpx.AsyncClient, seed: Seed, login: Login
+) -> None:
+    # PostgreSQL cannot store NUL in text: the page must say so, not fail with a 500.
+    token = await login(client, "approver")
+    post_id = seed.post_id(SCRIPT_TEXT)
+
+    refused = await client.post(
+        f"/review/{post_id}/reject",
+        data={"csrf_token": token, "reason": "No\x00 promises"},
+        headers=HTML,
+    )
+    page = (await client.get("/review", headers=HTML)).text
+
+    assert refused.status_code == 422
+    assert "reason must not contain NUL characters" in refused.text
+    assert f"/review/{post_id}/reject" in page  # still waiting for a decision
