@@ -142,9 +142,13 @@ async def test_open_breaker_snoozes_publishing_and_one_probe_closes_it(
     await drain(services)
     assert {post_id for post_id, _ in await attempts(services)} == set(seeded.post_ids[:3])
     phase_one = await jobs(services)
-    assert [(job.state, job.attempt) for job in phase_one] == [(JobState.RETRYABLE, 1)] * 3 + [
-        (JobState.AVAILABLE, 0)
-    ] * 2
+    # The three that failed spent one attempt each. On a slow machine their backoff can end
+    # inside the drain; the open breaker then snoozes them too (available, attempt kept).
+    assert all(
+        job.attempt == 1 and job.state in (JobState.RETRYABLE, JobState.AVAILABLE)
+        for job in phase_one[:3]
+    ), [(job.state, job.attempt) for job in phase_one]
+    assert [(job.state, job.attempt) for job in phase_one[3:]] == [(JobState.AVAILABLE, 0)] * 2
     assert all("breaker" in (job.last_error or "") for job in phase_one[3:])
     first_open = (await breakers(services))[account_key]
     assert first_open.state == "open"
